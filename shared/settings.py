@@ -80,7 +80,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = {**DEFAULTS, **(os.environ if environ is None else environ)}
         return cls(
-            storage_connection=env.get(STORAGE) or azurite_connection_string(),
+            storage_connection=_storage(env.get(STORAGE, "")),
             registry=_registry(env[REGISTRY]),
             api_key=env.get(API_KEY, ""),
             webhook_secret=env.get(WEBHOOK_SECRET, ""),
@@ -90,6 +90,13 @@ class Settings:
             allow_private_networks=_boolean(ALLOW_PRIVATE_NETWORKS, env[ALLOW_PRIVATE_NETWORKS]),
             builder_concurrency=int(_positive_float(BUILDER_CONCURRENCY, env[BUILDER_CONCURRENCY])),
         )
+
+
+def _storage(value: str) -> str:
+    # The Tables SDK does not understand the emulator shorthand; spell it out.
+    if not value or value.replace(" ", "").lower() == "usedevelopmentstorage=true":
+        return azurite_connection_string()
+    return value
 
 
 def _registry(value: str) -> str:

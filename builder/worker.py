@@ -1,0 +1,109 @@
+"""The builder's loop: take build requests off the queue and run them.
+
+A message stays invisible while its run goes (extended in the background), so
+a second builder never takes the same run; it is deleted only once the run's
+outcome is recorded. Polling is fast when idle because pickup latency is part
+of every build's wall time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from shared.runs import Run
+from shared.storage.queues import Delivery, StorageQueue
+
+log = logging.getLogger(__name__)
+
+VISIBILITY_SECONDS = 60
+EXTEND_EVERY_SECONDS = 20
+IDLE_POLL_SECONDS = 0.05
+MAX_IDLE_POLL_SECONDS = 0.1
+
+RunHandler = Callable[[str, int], "Run | None"]
+
+
+class Worker:
+    def __init__(self, queue: StorageQueue, handle_run: RunHandler, concurrency: int) -> None:
+        self._queue = queue
+        self._handle_run = handle_run
+        self._slots = threading.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
+
+    def serve(self, stop: threading.Event) -> None:
+        """Until ``stop`` is set; then waits for the runs in hand to finish."""
+        idle = IDLE_POLL_SECONDS
+        while not stop.is_set():
+            taken = self._take_work()
+            idle = IDLE_POLL_SECONDS if taken else min(idle * 2, MAX_IDLE_POLL_SECONDS)
+            if not taken:
+                stop.wait(idle)
+        self._pool.shutdown(wait=True)
+
+    def _take_work(self) -> int:
+        free = self._free_slots()
+        if not free:
+            return 0
+        try:
+            deliveries = list(self._queue.receive(free, VISIBILITY_SECONDS))
+        except Exception:  # noqa: BLE001 - storage blips must not end the builder
+            log.warning("receiving from %s failed; retrying", self._queue.name, exc_info=True)
+            deliveries = []
+        for delivery in deliveries:
+            self._pool.submit(self._process, delivery)
+        for _ in range(free - len(deliveries)):
+            self._slots.release()
+        return len(deliveries)
+
+    def _free_slots(self) -> int:
+        """Slots acquired for new work: waits briefly for one, then takes any others free."""
+        if not self._slots.acquire(timeout=0.5):
+            return 0
+        free = 1
+        while free < self._concurrency and self._slots.acquire(blocking=False):
+            free += 1
+        return free
+
+    def _process(self, delivery: Delivery) -> None:
+        holder = MessageHolder(self._queue, delivery)
+        holder.start()
+        try:
+            run_id = str(delivery.body.get("runId", ""))
+            outcome = self._handle_run(run_id, delivery.dequeue_count) if run_id else None
+            holder.stop()
+            if outcome is not None or not run_id:
+                self._queue.delete(delivery)
+        except Exception:  # noqa: BLE001 - the message reappears and is retried
+            holder.stop()
+            log.exception("run of message %s failed; it will be retried", delivery.message_id)
+        finally:
+            self._slots.release()
+
+
+class MessageHolder:
+    """Keeps one message invisible until stopped."""
+
+    def __init__(self, queue: StorageQueue, delivery: Delivery) -> None:
+        self._queue = queue
+        self._delivery = delivery
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(EXTEND_EVERY_SECONDS):
+            try:
+                self._queue.extend(self._delivery, VISIBILITY_SECONDS)
+            except Exception:  # noqa: BLE001 - try again next tick; the lease has slack
+                log.warning("extending message %s failed", self._delivery.message_id,
+                            exc_info=True)

@@ -1,0 +1,177 @@
+"""Runs in Azure Table storage (Azurite locally)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from shared.errors import Conflict, NotFound, TransientError
+from shared.run_ids import parse_run_id, row_key_for
+from shared.runs import Run
+from shared.storage.run_entities import PARTITION, entity_to_run, run_to_entity
+
+RUNS_TABLE = "drydockRuns"
+COUNTERS_TABLE = "drydockCounters"
+SECRETS_TABLE = "drydockRunSecrets"
+ID_BLOCK = 8
+"""Run numbers one process reserves at a time. Small, so that runs created by
+different processes still list in nearly creation order."""
+
+
+class TableRunStore:
+    """RunStore over two tables: the runs and a sequence counter."""
+
+    def __init__(self, connection: str, runs_table: str = RUNS_TABLE,
+                 counters_table: str = COUNTERS_TABLE) -> None:
+        service = TableServiceClient.from_connection_string(connection)
+        self._runs = service.get_table_client(runs_table)
+        self._counters = service.get_table_client(counters_table)
+        self._block: list[int] = []
+        self._block_lock = threading.Lock()
+
+    def ensure_tables(self) -> None:
+        for table in (self._runs, self._counters):
+            try:
+                table.create_table()
+            except ResourceExistsError:
+                pass
+            except AzureError as exc:
+                raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+    def allocate_sequence(self) -> int:
+        """Next run number. Numbers are reserved from the shared counter in blocks,
+        so threads of one process never contend on it and processes rarely do."""
+        with self._block_lock:
+            if not self._block:
+                top = self._reserve_block()
+                self._block = list(range(top - ID_BLOCK + 1, top + 1))
+            return self._block.pop(0)
+
+    def _reserve_block(self) -> int:
+        """An ETag-guarded increment of the counter by a block; retried on contention."""
+        for attempt in range(100):
+            try:
+                return self._increment_counter()
+            except (ResourceModifiedError, ResourceExistsError):
+                time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
+            except AzureError as exc:
+                raise TransientError(f"table storage is unreachable: {exc}") from exc
+        raise TransientError("could not allocate a run id: too much contention, try again")
+
+    def _increment_counter(self) -> int:
+        try:
+            entity = self._counters.get_entity("counter", "runs")
+        except ResourceNotFoundError:
+            self._counters.create_entity(
+                {"PartitionKey": "counter", "RowKey": "runs", "value": ID_BLOCK}
+            )
+            return ID_BLOCK
+        value = int(entity["value"]) + ID_BLOCK
+        self._counters.update_entity(
+            {"PartitionKey": "counter", "RowKey": "runs", "value": value},
+            mode=UpdateMode.REPLACE,
+            etag=entity.metadata["etag"],
+            match_condition=MatchConditions.IfNotModified,
+        )
+        return value
+
+    def insert(self, run: Run) -> None:
+        try:
+            self._runs.create_entity(run_to_entity(run))
+        except ResourceExistsError as exc:
+            raise Conflict(f"run {run.run_id} already exists") from exc
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+    def get(self, run_id: str) -> tuple[Run, str]:
+        row_key = row_key_for(parse_run_id(run_id))
+        try:
+            entity = self._runs.get_entity(PARTITION, row_key)
+        except ResourceNotFoundError:
+            raise NotFound(f"run {run_id!r} not found") from None
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return entity_to_run(entity), entity.metadata["etag"]
+
+    def replace(self, run: Run, etag: str) -> str:
+        """Write ``run`` only if nobody changed it since ``etag``; returns the new ETag."""
+        try:
+            result = self._runs.update_entity(
+                run_to_entity(run),
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError as exc:
+            raise Conflict(f"run {run.run_id} was changed concurrently") from exc
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return str(result.get("etag", ""))
+
+    def list(self, *, task: str | None = None, status: str | None = None,
+             trigger: str | None = None, top: int = 100) -> Iterator[Run]:
+        clauses = ["PartitionKey eq @pk"]
+        params: dict[str, Any] = {"pk": PARTITION}
+        for name, value in (("task", task), ("status", status), ("trigger", trigger)):
+            if value:
+                clauses.append(f"{name} eq @{name}")
+                params[name] = value
+        query = self._runs.query_entities(
+            " and ".join(clauses), parameters=params, results_per_page=min(top, 1000)
+        )
+        try:
+            for count, entity in enumerate(query):
+                if count >= top:
+                    return
+                yield entity_to_run(entity)
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+
+class TableSecretStore:
+    """Secret build-arg values, apart from the run record and deleted when it ends."""
+
+    def __init__(self, connection: str, table: str = SECRETS_TABLE) -> None:
+        self._table = TableServiceClient.from_connection_string(connection).get_table_client(table)
+
+    def ensure_table(self) -> None:
+        try:
+            self._table.create_table()
+        except ResourceExistsError:
+            pass
+
+    def put(self, run_id: str, secrets: dict[str, str]) -> None:
+        try:
+            self._table.upsert_entity(
+                {"PartitionKey": run_id, "RowKey": "args", "values": json.dumps(secrets)}
+            )
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+    def get(self, run_id: str) -> dict[str, str]:
+        try:
+            entity = self._table.get_entity(run_id, "args")
+        except ResourceNotFoundError:
+            return {}
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return dict(json.loads(entity["values"]))
+
+    def delete(self, run_id: str) -> None:
+        try:
+            self._table.delete_entity(run_id, "args")
+        except AzureError:
+            pass

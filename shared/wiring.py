@@ -1,0 +1,72 @@
+"""Builds the storage adapters from settings, once per process."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from shared.settings import Settings
+from shared.storage.blobs import BlobContextStore, BlobLogStore
+from shared.storage.queues import BUILD_REQUESTS_QUEUE, RUN_EVENTS_QUEUE, StorageQueue
+from shared.storage.tables import TableRunStore, TableSecretStore
+from shared.submission import SubmissionServices
+
+
+@dataclass(frozen=True)
+class Adapters:
+    settings: Settings
+    runs: TableRunStore
+    secrets: TableSecretStore
+    logs: BlobLogStore
+    contexts: BlobContextStore
+    build_queue: StorageQueue
+    events_queue: StorageQueue
+
+    def submission(self) -> SubmissionServices:
+        return SubmissionServices(
+            runs=self.runs,
+            contexts=self.contexts,
+            secrets=self.secrets,
+            build_queue=self.build_queue,
+            resolve=resolve_host,
+            registry=self.settings.registry,
+            allow_private_networks=self.settings.allow_private_networks,
+        )
+
+
+def resolve_host(host: str) -> Sequence[str]:
+    """Every address ``host`` resolves to; empty when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def make_adapters(settings: Settings, build_queue: str = BUILD_REQUESTS_QUEUE,
+                  events_queue: str = RUN_EVENTS_QUEUE) -> Adapters:
+    conn = settings.storage_connection
+    adapters = Adapters(
+        settings=settings,
+        runs=TableRunStore(conn),
+        secrets=TableSecretStore(conn),
+        logs=BlobLogStore(conn),
+        contexts=BlobContextStore(conn),
+        build_queue=StorageQueue(conn, build_queue),
+        events_queue=StorageQueue(conn, events_queue),
+    )
+    adapters.runs.ensure_tables()
+    adapters.secrets.ensure_table()
+    adapters.logs.ensure_container()
+    adapters.contexts.ensure_container()
+    adapters.build_queue.ensure_queue()
+    adapters.events_queue.ensure_queue()
+    return adapters
+
+
+@lru_cache(maxsize=1)
+def default_adapters() -> Adapters:
+    """The process-wide adapters, from the environment, created on first use."""
+    return make_adapters(Settings.from_env())

@@ -1,0 +1,109 @@
+"""Storage adapters against the real Azurite."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.errors import Conflict, NotFound
+from shared.run_ids import format_run_id
+from shared.runs import BuildSpec, Run, RunStatus, Trigger
+from shared.storage.blobs import BlobLogStore
+from shared.storage.queues import StorageQueue
+from shared.storage.tables import TableRunStore
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def runs(storage_connection, unique_name):
+    store = TableRunStore(storage_connection, f"{unique_name}runs", f"{unique_name}ctr")
+    store.ensure_tables()
+    yield store
+    from azure.data.tables import TableServiceClient
+
+    service = TableServiceClient.from_connection_string(storage_connection)
+    service.delete_table(f"{unique_name}runs")
+    service.delete_table(f"{unique_name}ctr")
+
+
+def _run(seq: int, **changes) -> Run:
+    fields = dict(
+        run_id=format_run_id(seq),
+        status=RunStatus.QUEUED,
+        trigger=Trigger.MANUAL,
+        create_time=NOW,
+        spec=BuildSpec(context="upload"),
+    )
+    return Run(**{**fields, **changes})
+
+
+def test_concurrent_id_allocation_never_repeats(runs):
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        numbers = list(pool.map(lambda _: runs.allocate_sequence(), range(200)))
+    assert sorted(numbers) == list(range(1, 201))
+
+
+def test_two_processes_allocating_at_once_never_repeat(runs, storage_connection, unique_name):
+    other = TableRunStore(storage_connection, f"{unique_name}runs", f"{unique_name}ctr")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(lambda i: (runs if i % 2 else other).allocate_sequence(), range(300)))
+    assert len(set(numbers)) == 300
+
+
+def test_runs_list_newest_first_with_filters(runs):
+    for seq in range(1, 8):
+        runs.insert(_run(seq, task="web" if seq % 2 else "api"))
+    listed = [run.run_id for run in runs.list(top=100)]
+    assert listed == [format_run_id(n) for n in range(7, 0, -1)]
+    assert [r.run_id for r in runs.list(task="api", top=2)] == ["dd6", "dd4"]
+    assert list(runs.list(status="Succeeded", top=10)) == []
+
+
+def test_replace_is_guarded_by_etag(runs):
+    runs.insert(_run(1))
+    run, etag = runs.get("dd1")
+    runs.replace(run.started(NOW), etag)
+    with pytest.raises(Conflict):
+        runs.replace(run.finished(RunStatus.CANCELED, NOW), etag)
+    assert runs.get("dd1")[0].status is RunStatus.RUNNING
+
+
+def test_insert_twice_conflicts_and_unknown_is_not_found(runs):
+    runs.insert(_run(3))
+    with pytest.raises(Conflict):
+        runs.insert(_run(3))
+    with pytest.raises(NotFound):
+        runs.get("dd4")
+    with pytest.raises(NotFound):
+        runs.get("not-a-run")
+
+
+def test_log_append_and_read_from_offset(storage_connection, unique_name):
+    logs = BlobLogStore(storage_connection, container=unique_name)
+    logs.ensure_container()
+    assert logs.read("dd1", 0) == b""
+    logs.create("dd1")
+    logs.append("dd1", b"hello ")
+    logs.append("dd1", b"world\n")
+    logs.create("dd1")  # a retaken run keeps its earlier log
+    assert logs.read("dd1", 0) == b"hello world\n"
+    assert logs.read("dd1", 6) == b"world\n"
+    assert logs.read("dd1", 12) == b""
+
+
+def test_queue_round_trip_is_base64_json(storage_connection, unique_name):
+    from azure.storage.queue import QueueClient
+
+    queue = StorageQueue(storage_connection, unique_name)
+    queue.ensure_queue()
+    queue.send({"runId": "dd1"})
+    raw = QueueClient.from_connection_string(storage_connection, unique_name).peek_messages()[0]
+    assert raw.content == "eyJydW5JZCI6ICJkZDEifQ=="
+    (delivery,) = list(queue.receive(16, 30))
+    assert delivery.body == {"runId": "dd1"} and delivery.dequeue_count == 1
+    queue.extend(delivery, 30)
+    queue.delete(delivery)
+    assert list(queue.receive(16, 1)) == []
+    QueueClient.from_connection_string(storage_connection, unique_name).delete_queue()
