@@ -23,6 +23,8 @@ log = logging.getLogger("builder")
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The SDK logs every request at INFO: with fast idle polling that drowns the log.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     settings = Settings.from_env()
     ctx = BuilderContext(
         adapters=make_adapters(settings, args.queue, args.events_queue),

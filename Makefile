@@ -1,0 +1,36 @@
+# Drydock developer entry points. Everything installed or written stays under the
+# repository (.venv, .tools, .data), except Debian packages.
+#   make run        install what is missing, start the local stack (Ctrl-C stops it)
+#   make test       install, start a separate test stack, run all tests, stop it
+#   make test-unit  unit tests only, no services
+#   make lint       ruff check, ruff format --check, mypy
+# Settings and ports: see `make help` (infra/local/stack.py --help) and docs/local-stack.md.
+
+SHELL := /bin/bash
+PYTHON := .venv/bin/python
+STACK := $(PYTHON) infra/local/stack.py
+
+.PHONY: help install install-venv run test test-unit lint
+
+help:
+	@python3 infra/local/stack.py --help
+
+install:
+	@infra/local/install.sh all
+
+install-venv:
+	@infra/local/install.sh venv
+
+run: install
+	@$(STACK) run
+
+test: install
+	@$(STACK) test
+
+test-unit: install-venv
+	@$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: install-venv
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy shared builder functions
