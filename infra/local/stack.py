@@ -97,9 +97,24 @@ def print_summary(profile: Profile, stack: Plan, seconds: float, settings: dict[
         print(f"  export DRYDOCK_URL={profile.host_url}")
     if os.environ.get(names.API_KEY):
         print("  export DRYDOCK_API_KEY=...   # the key you gave make run")
-    print("  .venv/bin/drydock build ./examples/hello -t 'hello:{{.Run.ID}}'")
+    registry_arg = ""
+    if profile.registry_port != 5000:
+        registry_arg = f" --build-arg REGISTRY=localhost:{profile.registry_port}"
+    print(f"  .venv/bin/drydock build ./examples/hello -t 'hello:{{{{.Run.ID}}}}'{registry_arg}")
     print("  .venv/bin/drydock logs <run id>")
     print("\nCtrl-C stops everything started here.", flush=True)
+
+
+def seed_base_image(profile: Profile) -> None:
+    """The tour's Dockerfile needs a base; make it in the local registry."""
+    registry = f"localhost:{profile.registry_port}"
+    result = subprocess.run([str(VENV_PYTHON), str(REPO / "infra/local/seed_base.py"), registry],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"  could not push the tour's base image to {registry}: {reason}")
+    elif result.stdout.strip():
+        print(result.stdout.rstrip())
 
 
 def command_run() -> int:
@@ -112,6 +127,7 @@ def command_run() -> int:
     try:
         print("Drydock: starting the local stack")
         seconds = start(profile, stack, supervisor)
+        seed_base_image(profile)
         print_summary(profile, stack, seconds, settings)
         while True:
             supervisor.check_alive()
