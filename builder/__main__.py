@@ -13,6 +13,7 @@ from pathlib import Path
 from builder.engine import DockerEngine
 from builder.run_lifecycle import BuilderContext, execute_run
 from builder.worker import Worker
+from shared.runs import Run
 from shared.settings import Settings
 from shared.storage.queues import BUILD_REQUESTS_QUEUE, RUN_EVENTS_QUEUE
 from shared.wiring import make_adapters
@@ -22,7 +23,9 @@ log = logging.getLogger("builder")
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # The SDK logs every request at INFO: with fast idle polling that drowns the log.
     logging.getLogger("azure").setLevel(logging.WARNING)
     settings = Settings.from_env()
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     log.info("builder stopped")
 
 
-def _handle(run_id: str, delivery_count: int, ctx: BuilderContext):  # type: ignore[no-untyped-def]
+def _handle(run_id: str, delivery_count: int, ctx: BuilderContext) -> Run | None:
     return execute_run(run_id, delivery_count, ctx)
 
 
@@ -50,8 +53,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m builder", description=__doc__)
     parser.add_argument("--queue", default=BUILD_REQUESTS_QUEUE)
     parser.add_argument("--events-queue", default=RUN_EVENTS_QUEUE)
-    parser.add_argument("--concurrency", type=int, default=0,
-                        help="runs at once (default: DRYDOCK_BUILDER_CONCURRENCY)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="runs at once (default: DRYDOCK_BUILDER_CONCURRENCY)",
+    )
     parser.add_argument("--workspace", default=str(Path(tempfile.gettempdir()) / "drydock-builder"))
     return parser.parse_args(argv)
 

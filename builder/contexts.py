@@ -33,8 +33,15 @@ _GIT_ENV = {
 }
 
 
-def fetch_context(context: str, run_id: str, workspace: Path, uploads: ContextStore,
-                  allow_private: bool, commit: str | None = None, timeout: float = 600) -> Path:
+def fetch_context(
+    context: str,
+    run_id: str,
+    workspace: Path,
+    uploads: ContextStore,
+    allow_private: bool,
+    commit: str | None = None,
+    timeout: float = 600,
+) -> Path:
     """Put the context under ``workspace`` and return the folder to build from."""
     root = workspace / "context"
     root.mkdir()
@@ -65,13 +72,17 @@ def _download(url: str, allow_private: bool, timeout: float) -> BinaryIO:
             response.close()
             continue
         if response.status_code != 200:
-            raise BuildFailed(f"downloading the context from {url} failed: HTTP {response.status_code}")
+            raise BuildFailed(
+                f"downloading the context from {url} failed: HTTP {response.status_code}"
+            )
         return _spool(response, url)
-    raise BuildFailed(f"downloading the context from {url} failed: more than {MAX_REDIRECTS} redirects")
+    raise BuildFailed(
+        f"downloading the context from {url} failed: more than {MAX_REDIRECTS} redirects"
+    )
 
 
 def _spool(response: requests.Response, url: str) -> BinaryIO:
-    spool = tempfile.TemporaryFile()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     size = 0
     with response:
         for chunk in response.iter_content(1024 * 1024):
@@ -84,8 +95,9 @@ def _spool(response: requests.Response, url: str) -> BinaryIO:
     return spool
 
 
-def _clone(source: GitContext, root: Path, allow_private: bool, commit: str | None,
-           timeout: float) -> Path:
+def _clone(
+    source: GitContext, root: Path, allow_private: bool, commit: str | None, timeout: float
+) -> Path:
     if "://" in source.url:
         _check_url(source.url, allow_private)
     else:  # scp-like git@host:owner/repo
@@ -112,8 +124,15 @@ def _git(args: list[str], cwd: Path, timeout: float) -> None:
     command = ["git", "-c", "protocol.file.allow=never", "-c", "protocol.ext.allow=never", *args]
     env = {**os.environ, **_GIT_ENV}
     try:
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                                timeout=timeout, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         raise BuildFailed(f"git {args[0]} took longer than {int(timeout)}s") from None
     if result.returncode != 0:

@@ -67,7 +67,9 @@ def _used_dependencies(engine: DockerEngine, deps: DockerfileDeps) -> Dependenci
     """Each base as the build actually used it: the digest of the pulled image."""
 
     def use(image: str) -> BaseImageUse:
-        return BaseImageUse(image=normalise_image_ref(image), digest=engine.base_image_digest(image))
+        return BaseImageUse(
+            image=normalise_image_ref(image), digest=engine.base_image_digest(image)
+        )
 
     return Dependencies(
         runtime=use(deps.runtime) if deps.runtime else None,

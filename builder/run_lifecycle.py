@@ -70,21 +70,39 @@ def _run_taken(run: Run, etag: str, ctx: BuilderContext) -> Run:
     return _record(final, etag, ctx)
 
 
-def _build(run: Run, secrets: dict[str, str], workspace: Path, run_log: RunLog,
-           ctx: BuilderContext) -> Run:
+def _build(
+    run: Run, secrets: dict[str, str], workspace: Path, run_log: RunLog, ctx: BuilderContext
+) -> Run:
     deadline = time.monotonic() + run.spec.timeout
-    job = BuildJob(run=run, context_dir=workspace, secrets=secrets, log=run_log,
-                   engine=ctx.engine, should_stop=lambda: time.monotonic() > deadline)
+    job = BuildJob(
+        run=run,
+        context_dir=workspace,
+        secrets=secrets,
+        log=run_log,
+        engine=ctx.engine,
+        should_stop=lambda: time.monotonic() > deadline,
+    )
     try:
         run_log.note("Downloading source code...")
         job.context_dir = fetch_context(
-            run.spec.context, run.run_id, workspace, ctx.adapters.contexts,
-            ctx.adapters.settings.allow_private_networks, run.commit, run.spec.timeout,
+            run.spec.context,
+            run.run_id,
+            workspace,
+            ctx.adapters.contexts,
+            ctx.adapters.settings.allow_private_networks,
+            run.commit,
+            run.spec.timeout,
         )
         build_and_push(job)
     except BuildCanceled:
         if time.monotonic() > deadline:
-            return _ended(run, job, RunStatus.TIMEOUT, f"the run exceeded its timeout of {run.spec.timeout}s", run_log)
+            return _ended(
+                run,
+                job,
+                RunStatus.TIMEOUT,
+                f"the run exceeded its timeout of {run.spec.timeout}s",
+                run_log,
+            )
         return _ended(run, job, RunStatus.CANCELED, "the run was canceled", run_log)
     except (BuildFailed, InvalidRequest, NotFound) as exc:
         return _ended(run, job, RunStatus.FAILED, str(exc), run_log)
@@ -93,15 +111,23 @@ def _build(run: Run, secrets: dict[str, str], workspace: Path, run_log: RunLog,
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must still end the run truthfully
         log.exception("run %s hit an internal error", run.run_id)
-        return _ended(run, job, RunStatus.ERROR, f"internal error: {type(exc).__name__}: {exc}", run_log)
-    return run.finished(RunStatus.SUCCEEDED, datetime.now(UTC), images=job.images,
-                        dependencies=job.dependencies)
+        return _ended(
+            run, job, RunStatus.ERROR, f"internal error: {type(exc).__name__}: {exc}", run_log
+        )
+    return run.finished(
+        RunStatus.SUCCEEDED, datetime.now(UTC), images=job.images, dependencies=job.dependencies
+    )
 
 
 def _ended(run: Run, job: BuildJob, status: RunStatus, reason: str, run_log: RunLog) -> Run:
     run_log.note(f"error: {reason}")
-    return run.finished(status, datetime.now(UTC), error=reason, images=job.images or run.images,
-                        dependencies=job.dependencies)
+    return run.finished(
+        status,
+        datetime.now(UTC),
+        error=reason,
+        images=job.images or run.images,
+        dependencies=job.dependencies,
+    )
 
 
 def _record(final: Run, etag: str, ctx: BuilderContext) -> Run:
@@ -137,7 +163,11 @@ def _header(run: Run, run_log: RunLog) -> None:
 
 
 def _footer(run: Run, run_log: RunLog) -> None:
-    seconds = (run.finish_time - run.start_time).total_seconds() if run.finish_time and run.start_time else 0
+    seconds = (
+        (run.finish_time - run.start_time).total_seconds()
+        if run.finish_time and run.start_time
+        else 0
+    )
     run_log.note(f"Run {run.run_id} {run.status.value} after {seconds:.0f}s")
     for image in run.images:
         if image.digest:

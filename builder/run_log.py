@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class RunLog:
-    def __init__(self, store: LogStore, run_id: str, secrets: list[str],
-                 flush_interval: float = 0.5) -> None:
+    def __init__(
+        self, store: LogStore, run_id: str, secrets: list[str], flush_interval: float = 0.5
+    ) -> None:
         self._store = store
         self._run_id = run_id
         self._masker = SecretMasker(secrets)
@@ -27,8 +28,7 @@ class RunLog:
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._interval = flush_interval
-        self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
-                                         name=f"log-{run_id}")
+        self._flusher = threading.Thread(target=self._flush_loop, daemon=True, name=f"log-{run_id}")
 
     def open(self) -> None:
         self._store.create(self._run_id)
@@ -73,5 +73,6 @@ class RunLog:
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - keep building; the next flush retries
-                log.warning("flushing the log of %s failed; will retry", self._run_id,
-                            exc_info=True)
+                log.warning(
+                    "flushing the log of %s failed; will retry", self._run_id, exc_info=True
+                )

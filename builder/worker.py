@@ -105,5 +105,4 @@ class MessageHolder:
             try:
                 self._queue.extend(self._delivery, VISIBILITY_SECONDS)
             except Exception:  # noqa: BLE001 - try again next tick; the lease has slack
-                log.warning("extending message %s failed", self._delivery.message_id,
-                            exc_info=True)
+                log.warning("extending message %s failed", self._delivery.message_id, exc_info=True)

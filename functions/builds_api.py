@@ -17,7 +17,12 @@ from shared.wiring import Adapters
 
 bp = func.Blueprint()
 
-_ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/x-tar", "application/octet-stream")
+_ARCHIVE_TYPES = (
+    "application/gzip",
+    "application/x-gzip",
+    "application/x-tar",
+    "application/octet-stream",
+)
 
 
 @bp.route(route="builds", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

@@ -18,7 +18,9 @@ from shared.wiring import Adapters, default_adapters
 log = logging.getLogger(__name__)
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
     return func.HttpResponse(
         json.dumps(body), status_code=status, headers=headers, mimetype="application/json"
     )
@@ -42,8 +44,12 @@ def check_api_key(req: func.HttpRequest, expected: str) -> None:
         raise Unauthorized("missing or wrong API key: send it in the x-functions-key header")
 
 
-def handle(req: func.HttpRequest, action: Callable[[Adapters], func.HttpResponse],
-           *, key_required: bool = True) -> func.HttpResponse:
+def handle(
+    req: func.HttpRequest,
+    action: Callable[[Adapters], func.HttpResponse],
+    *,
+    key_required: bool = True,
+) -> func.HttpResponse:
     """Run ``action`` with the adapters; map DrydockError to its status."""
     try:
         adapters = default_adapters()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import azure.functions as func
 
 from functions.http import handle, json_response, query_pairs
@@ -35,7 +37,9 @@ def _list(query: dict[str, str], adapters: Adapters) -> func.HttpResponse:
     status = _member(query.get("status"), RunStatus, "status")
     trigger = _member(query.get("trigger"), Trigger, "trigger")
     top = _whole(query.get("top", "100"), "top", 1, MAX_TOP)
-    runs = adapters.runs.list(task=query.get("task") or None, status=status, trigger=trigger, top=top)
+    runs = adapters.runs.list(
+        task=query.get("task") or None, status=status, trigger=trigger, top=top
+    )
     return json_response({"runs": [run.to_api() for run in runs]})
 
 
@@ -54,7 +58,7 @@ def _log(run_id: str, query: dict[str, str], adapters: Adapters) -> func.HttpRes
     )
 
 
-def _member(value: str | None, enum: type, name: str) -> str | None:
+def _member(value: str | None, enum: type[StrEnum], name: str) -> str | None:
     if not value:
         return None
     known = [member.value for member in enum]

@@ -43,10 +43,9 @@ def parse_json_build_request(body: bytes) -> BuildRequest:
     data = _json_object(body)
     unknown = sorted(set(data) - _JSON_FIELDS)
     if unknown:
-        raise InvalidRequest(
-            f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(_JSON_FIELDS))}"
-        )
-    context = _string(data, "context", required=True)
+        known = ", ".join(sorted(_JSON_FIELDS))
+        raise InvalidRequest(f"unknown field(s) {', '.join(unknown)}; known fields: {known}")
+    context = _string(data, "context", required=True) or ""
     parse_context_url(context)
     return _validated(
         context=context,
@@ -109,7 +108,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise InvalidRequest("the body must be a JSON object such as {\"context\": \"https://…\"}")
+        raise InvalidRequest('the body must be a JSON object such as {"context": "https://…"}')
     return data
 
 
@@ -127,7 +126,7 @@ def _string(data: Mapping[str, Any], name: str, required: bool = False) -> str |
 def _string_list(data: Mapping[str, Any], name: str) -> list[str]:
     value = data.get(name, [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidRequest(f"{name} must be a list of strings like [\"app:v1\"]")
+        raise InvalidRequest(f'{name} must be a list of strings like ["app:v1"]')
     return value
 
 

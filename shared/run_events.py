@@ -50,7 +50,9 @@ def _apply(run: Run, event: dict[str, Any]) -> Run:
     return replace(
         run,
         status=RunStatus(event["status"]),
-        finish_time=datetime.fromisoformat(event["finishTime"]) if event.get("finishTime") else None,
+        finish_time=datetime.fromisoformat(event["finishTime"])
+        if event.get("finishTime")
+        else None,
         error=event.get("error"),
         images=tuple(ImageOutput(**image) for image in event.get("images") or ()),
         dependencies=Dependencies(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from shared.errors import Conflict
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     QUEUED = "Queued"
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
@@ -28,7 +28,7 @@ class RunStatus(str, Enum):
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
-class Trigger(str, Enum):
+class Trigger(StrEnum):
     MANUAL = "Manual"
     COMMIT = "Commit"
     PULL_REQUEST = "PullRequest"
@@ -162,7 +162,9 @@ class Run:
             self, status=RunStatus.RUNNING, start_time=now, attempt=self.attempt + 1, error=None
         )
 
-    def finished(self, status: RunStatus, now: datetime, error: str | None = None, **changes: Any) -> Run:
+    def finished(
+        self, status: RunStatus, now: datetime, error: str | None = None, **changes: Any
+    ) -> Run:
         check_transition(self.status, status)
         return replace(self, status=status, finish_time=now, error=error, **changes)
 

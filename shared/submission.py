@@ -58,7 +58,9 @@ def submit_build(
         trigger=Trigger.MANUAL,
         create_time=now,
         spec=_spec(request, variables),
-        images=tuple(_image_output(image, variables, services.registry) for image in request.images),
+        images=tuple(
+            _image_output(image, variables, services.registry) for image in request.images
+        ),
     )
     if upload is not None:
         services.contexts.upload(run_id, upload)

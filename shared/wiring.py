@@ -45,8 +45,11 @@ def resolve_host(host: str) -> Sequence[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def make_adapters(settings: Settings, build_queue: str = BUILD_REQUESTS_QUEUE,
-                  events_queue: str = RUN_EVENTS_QUEUE) -> Adapters:
+def make_adapters(
+    settings: Settings,
+    build_queue: str = BUILD_REQUESTS_QUEUE,
+    events_queue: str = RUN_EVENTS_QUEUE,
+) -> Adapters:
     conn = settings.storage_connection
     adapters = Adapters(
         settings=settings,

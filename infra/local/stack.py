@@ -108,8 +108,12 @@ def print_summary(profile: Profile, stack: Plan, seconds: float, settings: dict[
 def seed_base_image(profile: Profile) -> None:
     """The tour's Dockerfile needs a base; make it in the local registry."""
     registry = f"localhost:{profile.registry_port}"
-    result = subprocess.run([str(VENV_PYTHON), str(REPO / "infra/local/seed_base.py"), registry],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(VENV_PYTHON), str(REPO / "infra/local/seed_base.py"), registry],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
         print(f"  could not push the tour's base image to {registry}: {reason}")

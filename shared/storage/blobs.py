@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from typing import BinaryIO
 
@@ -75,10 +76,8 @@ class BlobLogStore:
             raise TransientError(f"could not read the log of {run_id}: {exc}") from exc
 
     def delete(self, run_id: str) -> None:
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._container.delete_blob(f"{run_id}.log")
-        except ResourceNotFoundError:
-            pass
 
 
 class BlobContextStore:
@@ -100,7 +99,7 @@ class BlobContextStore:
 
     def download(self, run_id: str) -> BinaryIO:
         """A temporary file holding the context (spooled to disk: contexts can be large)."""
-        spool = tempfile.TemporaryFile()
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
         try:
             self._container.download_blob(f"{run_id}.tar.gz").readinto(spool)
         except ResourceNotFoundError:
@@ -113,7 +112,5 @@ class BlobContextStore:
         return spool
 
     def delete(self, run_id: str) -> None:
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._container.delete_blob(f"{run_id}.tar.gz")
-        except ResourceNotFoundError:
-            pass

@@ -70,7 +70,7 @@ class StorageQueue:
         receipt = self._client.update_message(
             delivery.message_id, delivery.pop_receipt, visibility_timeout=visibility_timeout
         )
-        delivery.pop_receipt = receipt.pop_receipt
+        delivery.pop_receipt = receipt.pop_receipt or delivery.pop_receipt
 
     def delete(self, delivery: Delivery) -> None:
         self._client.delete_message(delivery.message_id, delivery.pop_receipt)
@@ -81,4 +81,4 @@ class StorageQueue:
             body = decode_message(raw.content)
         except ValueError:
             body = {"_undecodable": str(raw.content)[:200]}
-        return Delivery(raw.id, raw.pop_receipt, raw.dequeue_count or 1, body)
+        return Delivery(raw.id, raw.pop_receipt or "", raw.dequeue_count or 1, body)

@@ -51,7 +51,7 @@ def entity_to_run(entity: dict[str, Any]) -> Run:
         status=RunStatus(entity["status"]),
         trigger=Trigger(entity["trigger"]),
         task=entity.get("task") or None,
-        create_time=_time(entity["createTime"]),
+        create_time=entity["createTime"],
         start_time=_time(entity.get("startTime")),
         finish_time=_time(entity.get("finishTime")),
         commit=entity.get("commit") or None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -34,8 +35,9 @@ different processes still list in nearly creation order."""
 class TableRunStore:
     """RunStore over two tables: the runs and a sequence counter."""
 
-    def __init__(self, connection: str, runs_table: str = RUNS_TABLE,
-                 counters_table: str = COUNTERS_TABLE) -> None:
+    def __init__(
+        self, connection: str, runs_table: str = RUNS_TABLE, counters_table: str = COUNTERS_TABLE
+    ) -> None:
         service = TableServiceClient.from_connection_string(connection)
         self._runs = service.get_table_client(runs_table)
         self._counters = service.get_table_client(counters_table)
@@ -104,7 +106,7 @@ class TableRunStore:
             raise NotFound(f"run {run_id!r} not found") from None
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
-        return entity_to_run(entity), entity.metadata["etag"]
+        return entity_to_run(entity), str(entity.metadata["etag"])
 
     def replace(self, run: Run, etag: str) -> str:
         """Write ``run`` only if nobody changed it since ``etag``; returns the new ETag."""
@@ -121,8 +123,14 @@ class TableRunStore:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
         return str(result.get("etag", ""))
 
-    def list(self, *, task: str | None = None, status: str | None = None,
-             trigger: str | None = None, top: int = 100) -> Iterator[Run]:
+    def list(
+        self,
+        *,
+        task: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        top: int = 100,
+    ) -> Iterator[Run]:
         clauses = ["PartitionKey eq @pk"]
         params: dict[str, Any] = {"pk": PARTITION}
         for name, value in (("task", task), ("status", status), ("trigger", trigger)):
@@ -148,10 +156,8 @@ class TableSecretStore:
         self._table = TableServiceClient.from_connection_string(connection).get_table_client(table)
 
     def ensure_table(self) -> None:
-        try:
+        with contextlib.suppress(ResourceExistsError):
             self._table.create_table()
-        except ResourceExistsError:
-            pass
 
     def put(self, run_id: str, secrets: dict[str, str]) -> None:
         try:
@@ -171,7 +177,5 @@ class TableSecretStore:
         return dict(json.loads(entity["values"]))
 
     def delete(self, run_id: str) -> None:
-        try:
+        with contextlib.suppress(AzureError):  # a leftover entity is harmless; purged later
             self._table.delete_entity(run_id, "args")
-        except AzureError:
-            pass

@@ -31,10 +31,15 @@ def test_health_is_anonymous(api_url):
     assert response.status_code == 200 and response.json()["status"] == "ok"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/api/builds"), ("GET", "/api/runs"), ("GET", "/api/runs/dd1"),
-    ("GET", "/api/runs/dd1/logs"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/builds"),
+        ("GET", "/api/runs"),
+        ("GET", "/api/runs/dd1"),
+        ("GET", "/api/runs/dd1/logs"),
+    ],
+)
 @pytest.mark.parametrize("headers", [{}, {"x-functions-key": "wrong"}])
 def test_rest_routes_need_the_key(api_url, method, path, headers):
     response = requests.request(method, f"{api_url}{path}", headers=headers, timeout=10)
@@ -46,24 +51,36 @@ def test_the_key_may_come_as_code_query(api_url, api_key):
     assert response.status_code == 200 and "runs" in response.json()
 
 
-@pytest.mark.parametrize(("body", "content_type", "message"), [
-    (b"{oops", "application/json", "not valid JSON"),
-    (json.dumps({"file": "Dockerfile"}).encode(), "application/json", "context is missing"),
-    (json.dumps({"context": "https://example.com/r.git", "images": ["Bad Name:1"]}).encode(),
-     "application/json", "Bad Name"),
-    (json.dumps({"context": "file:///etc/passwd"}).encode(), "application/json", "file"),
-    (json.dumps({"context": "ext::sh -c id"}).encode(), "application/json", "ext"),
-    (json.dumps({"context": "--upload-pack=id"}).encode(), "application/json", "-"),
-    (json.dumps({"context": "http://169.254.169.254/latest.tar.gz"}).encode(), "application/json",
-     "link-local"),
-    (json.dumps({"context": "https://example.com/r.git", "timeout": "x"}).encode(),
-     "application/json", "timeout"),
-    (b"this is not an archive", "application/gzip", "not a gzip or tar"),
-    (gzip.compress(b"gzip but not a tar"), "application/gzip", "not a gzip or tar"),
-    (_tar({"x": "evil"}, name_override="../evil"), "application/gzip", "evil"),
-    (_tar({"x": "evil"}, name_override="/etc/evil"), "application/gzip", "evil"),
-    (b"x", "text/csv", "Content-Type"),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"{oops", "application/json", "not valid JSON"),
+        (json.dumps({"file": "Dockerfile"}).encode(), "application/json", "context is missing"),
+        (
+            json.dumps({"context": "https://example.com/r.git", "images": ["Bad Name:1"]}).encode(),
+            "application/json",
+            "Bad Name",
+        ),
+        (json.dumps({"context": "file:///etc/passwd"}).encode(), "application/json", "file"),
+        (json.dumps({"context": "ext::sh -c id"}).encode(), "application/json", "ext"),
+        (json.dumps({"context": "--upload-pack=id"}).encode(), "application/json", "-"),
+        (
+            json.dumps({"context": "http://169.254.169.254/latest.tar.gz"}).encode(),
+            "application/json",
+            "link-local",
+        ),
+        (
+            json.dumps({"context": "https://example.com/r.git", "timeout": "x"}).encode(),
+            "application/json",
+            "timeout",
+        ),
+        (b"this is not an archive", "application/gzip", "not a gzip or tar"),
+        (gzip.compress(b"gzip but not a tar"), "application/gzip", "not a gzip or tar"),
+        (_tar({"x": "evil"}, name_override="../evil"), "application/gzip", "evil"),
+        (_tar({"x": "evil"}, name_override="/etc/evil"), "application/gzip", "evil"),
+        (b"x", "text/csv", "Content-Type"),
+    ],
+)
 def test_bad_input_is_a_400_that_says_what_is_wrong(api, body, content_type, message):
     response = api.post("/api/builds", data=body, headers={"Content-Type": content_type})
     assert response.status_code == 400, response.text
@@ -71,8 +88,11 @@ def test_bad_input_is_a_400_that_says_what_is_wrong(api, body, content_type, mes
 
 
 def test_a_body_over_100_mb_is_refused_with_413(api):
-    response = api.post("/api/builds", data=b"\0" * (100 * 1024 * 1024 + 1),
-                        headers={"Content-Type": "application/gzip"})
+    response = api.post(
+        "/api/builds",
+        data=b"\0" * (100 * 1024 * 1024 + 1),
+        headers={"Content-Type": "application/gzip"},
+    )
     assert response.status_code == 413
 
 
@@ -93,15 +113,20 @@ def test_a_tarball_build_runs_to_success_with_its_log(api, docker_client, unique
     base = f"{registry}/{unique_name}/base:1"
     make_base_image(docker_client, base)
     archive = _tar({"Dockerfile": f"FROM {base}\nRUN echo built-by-drydock\n"})
-    response = api.post(f"/api/builds?image={unique_name}/app:{{{{.Run.ID}}}}",
-                        data=archive, headers={"Content-Type": "application/gzip"})
+    response = api.post(
+        f"/api/builds?image={unique_name}/app:{{{{.Run.ID}}}}",
+        data=archive,
+        headers={"Content-Type": "application/gzip"},
+    )
     assert response.status_code == 202, response.text
     queued = response.json()
     assert queued["status"] == "Queued" and queued["trigger"] == "Manual"
     assert response.headers["Location"] == f"/api/runs/{queued['runId']}"
     run = api.wait_for_run(queued["runId"])
     assert run["status"] == "Succeeded", run
-    assert run["images"][0]["tag"] == run["runId"] and run["images"][0]["digest"].startswith("sha256:")
+    assert run["images"][0]["tag"] == run["runId"] and run["images"][0]["digest"].startswith(
+        "sha256:"
+    )
     assert run["dependencies"]["runtime"]["image"] == base
     log = api.get(f"/api/runs/{run['runId']}/logs")
     assert log.headers["X-Run-Status"] == "Succeeded"
@@ -110,7 +135,7 @@ def test_a_tarball_build_runs_to_success_with_its_log(api, docker_client, unique
     assert offset == len(log.content)
     tail = api.get(f"/api/runs/{run['runId']}/logs?offset=10")
     assert tail.content == log.content[10:]
-    assert api.get(f"/api/runs?top=5").json()["runs"][0]["runId"] == run["runId"]
+    assert api.get("/api/runs?top=5").json()["runs"][0]["runId"] == run["runId"]
 
 
 def _registry() -> str:

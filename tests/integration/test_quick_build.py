@@ -27,20 +27,26 @@ from tests.support.images import make_base_image
 
 pytestmark = pytest.mark.integration
 
-MANIFEST_TYPES = ", ".join([
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-])
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
 
 
 @pytest.fixture
 def ctx(storage_connection, registry_host, unique_name, tmp_path):
-    settings = Settings.from_env({
-        "AzureWebJobsStorage": storage_connection, "DRYDOCK_REGISTRY": registry_host,
-        "DRYDOCK_ALLOW_PRIVATE_NETWORKS": "true", "DRYDOCK_API_KEY": "test",
-    })
+    settings = Settings.from_env(
+        {
+            "AzureWebJobsStorage": storage_connection,
+            "DRYDOCK_REGISTRY": registry_host,
+            "DRYDOCK_ALLOW_PRIVATE_NETWORKS": "true",
+            "DRYDOCK_API_KEY": "test",
+        }
+    )
     adapters = make_adapters(settings, f"{unique_name}-builds", f"{unique_name}-events")
     workspace = tmp_path / "workspaces"
     workspace.mkdir()
@@ -83,14 +89,18 @@ def _build(ctx: BuilderContext, archive: bytes, query: list[tuple[str, str]]):
 
 
 def _registry_digest(registry: str, repository: str, tag: str) -> str:
-    response = requests.head(f"http://{registry}/v2/{repository}/manifests/{tag}",
-                             headers={"Accept": MANIFEST_TYPES}, timeout=10)
+    response = requests.head(
+        f"http://{registry}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": MANIFEST_TYPES},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.headers["Docker-Content-Digest"]
 
 
 def test_a_folder_builds_pushes_and_records_digests_and_dependencies(
-        ctx, base, docker_client, registry_host, unique_name):
+    ctx, base, docker_client, registry_host, unique_name
+):
     base_ref, base_digest = base
     dockerfile = textwrap.dedent("""\
         ARG BASE=scratch
@@ -100,10 +110,16 @@ def test_a_folder_builds_pushes_and_records_digests_and_dependencies(
         RUN echo "$GREETING" > /greeting
         """)
     archive = _tar({"Dockerfile": dockerfile, "hello.txt": "hi\n"})
-    run, log = _build(ctx, archive, [
-        ("image", f"{unique_name}/app:{{{{.Run.ID}}}}"), ("image", f"{unique_name}/app:latest"),
-        ("buildArg", f"BASE={base_ref}"), ("buildArg", "GREETING=ahoy"),
-    ])
+    run, log = _build(
+        ctx,
+        archive,
+        [
+            ("image", f"{unique_name}/app:{{{{.Run.ID}}}}"),
+            ("image", f"{unique_name}/app:latest"),
+            ("buildArg", f"BASE={base_ref}"),
+            ("buildArg", "GREETING=ahoy"),
+        ],
+    )
     assert run.status is RunStatus.SUCCEEDED, log
     assert [image.tag for image in run.images] == [run.run_id, "latest"]
     for image in run.images:
@@ -113,9 +129,13 @@ def test_a_folder_builds_pushes_and_records_digests_and_dependencies(
     assert run.dependencies.runtime.image == base_ref
     assert run.dependencies.runtime.digest == base_digest
     assert f"Run ID: {run.run_id}" in log and "Successfully pushed image" in log
-    assert f"Run {run.run_id} Succeeded" in log and f"runtime-dependency: {base_ref}@{base_digest}" in log
-    output = docker_client.containers.run(run.images[0].reference, ["cat", "/greeting", "/hello.txt"],
-                                          remove=True)
+    assert (
+        f"Run {run.run_id} Succeeded" in log
+        and f"runtime-dependency: {base_ref}@{base_digest}" in log
+    )
+    output = docker_client.containers.run(
+        run.images[0].reference, ["cat", "/greeting", "/hello.txt"], remove=True
+    )
     assert output.decode() == "ahoy\nhi\n"
     (event,) = list(ctx.adapters.events_queue.receive(1, 5))
     assert event.body["runId"] == run.run_id and event.body["status"] == "Succeeded"
@@ -131,8 +151,11 @@ def test_a_failing_run_step_fails_the_run_with_the_reason(ctx, base, unique_name
 
 
 def test_a_missing_dockerfile_fails_the_run(ctx, unique_name):
-    run, log = _build(ctx, _tar({"README": "no dockerfile here"}),
-                      [("image", f"{unique_name}/x:1"), ("file", "Dockerfile.prod")])
+    run, log = _build(
+        ctx,
+        _tar({"README": "no dockerfile here"}),
+        [("image", f"{unique_name}/x:1"), ("file", "Dockerfile.prod")],
+    )
     assert run.status is RunStatus.FAILED
     assert "Dockerfile.prod" in (run.error or "") and "not found" in (run.error or "")
     assert "not found" in log
@@ -140,9 +163,12 @@ def test_a_missing_dockerfile_fails_the_run(ctx, unique_name):
 
 def test_secret_build_args_never_reach_the_log_or_the_record(ctx, base, unique_name):
     secret = "s3cr3t-" + unique_name
-    dockerfile = f"FROM {base[0]}\nARG TOKEN\nRUN echo \"token=$TOKEN\"\n"
-    run, log = _build(ctx, _tar({"Dockerfile": dockerfile}),
-                      [("noPush", "true"), ("secretBuildArg", f"TOKEN={secret}")])
+    dockerfile = f'FROM {base[0]}\nARG TOKEN\nRUN echo "token=$TOKEN"\n'
+    run, log = _build(
+        ctx,
+        _tar({"Dockerfile": dockerfile}),
+        [("noPush", "true"), ("secretBuildArg", f"TOKEN={secret}")],
+    )
     assert run.status is RunStatus.SUCCEEDED, log
     assert "token=***" in log
     assert secret not in log

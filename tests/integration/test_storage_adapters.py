@@ -48,7 +48,9 @@ def test_concurrent_id_allocation_never_repeats(runs):
 def test_two_processes_allocating_at_once_never_repeat(runs, storage_connection, unique_name):
     other = TableRunStore(storage_connection, f"{unique_name}runs", f"{unique_name}ctr")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        numbers = list(pool.map(lambda i: (runs if i % 2 else other).allocate_sequence(), range(300)))
+        numbers = list(
+            pool.map(lambda i: (runs if i % 2 else other).allocate_sequence(), range(300))
+        )
     assert len(set(numbers)) == 300
 
 
