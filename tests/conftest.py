@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from shared.settings import azurite_connection_string
+from shared.settings import STORAGE, azurite_connection_string
 
 
 def _answers(host: str, port: int) -> bool:
@@ -27,7 +27,7 @@ def _answers(host: str, port: int) -> bool:
 @pytest.fixture(scope="session")
 def storage_connection() -> str:
     """Connection string of the Azurite the tests use."""
-    conn = os.environ.get("AzureWebJobsStorage") or azurite_connection_string()
+    conn = os.environ.get(STORAGE) or azurite_connection_string()
     blob = next(p.split("=", 1)[1] for p in conn.split(";") if p.startswith("BlobEndpoint="))
     url = urlparse(blob)
     if not _answers(url.hostname or "127.0.0.1", url.port or 10000):
