@@ -48,8 +48,6 @@ def submit_build(
     now: datetime,
     upload: BinaryIO | None = None,
 ) -> Run:
-    if request.context is not None:
-        check_context_reachable(request.context, services)
     run_id = format_run_id(services.runs.allocate_sequence())
     variables = run_variables(run_id=run_id, registry=services.registry, now=now)
     run = Run(
@@ -62,6 +60,9 @@ def submit_build(
             _image_output(image, variables, services.registry) for image in request.images
         ),
     )
+    # After the pure checks, so a request with several faults names the cheapest first.
+    if request.context is not None:
+        check_context_reachable(request.context, services)
     if upload is not None:
         services.contexts.upload(run_id, upload)
     if request.secret_build_args:

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import tarfile
 
 import pytest
 import requests
 
+from tests.support.archives import make_tar
 from tests.support.images import make_base_image
 
 pytestmark = pytest.mark.e2e
-
-
-def _tar(files: dict[str, str], name_override: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, content in files.items():
-            data = content.encode()
-            info = tarfile.TarInfo(name_override or name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def test_health_is_anonymous(api_url):
@@ -76,8 +64,8 @@ def test_the_key_may_come_as_code_query(api_url, api_key):
         ),
         (b"this is not an archive", "application/gzip", "not a gzip or tar"),
         (gzip.compress(b"gzip but not a tar"), "application/gzip", "not a gzip or tar"),
-        (_tar({"x": "evil"}, name_override="../evil"), "application/gzip", "evil"),
-        (_tar({"x": "evil"}, name_override="/etc/evil"), "application/gzip", "evil"),
+        (make_tar({"x": "evil"}, name_override="../evil"), "application/gzip", "evil"),
+        (make_tar({"x": "evil"}, name_override="/etc/evil"), "application/gzip", "evil"),
         (b"x", "text/csv", "Content-Type"),
     ],
 )
@@ -112,7 +100,7 @@ def test_a_tarball_build_runs_to_success_with_its_log(api, docker_client, unique
     registry = _registry()
     base = f"{registry}/{unique_name}/base:1"
     make_base_image(docker_client, base)
-    archive = _tar({"Dockerfile": f"FROM {base}\nRUN echo built-by-drydock\n"})
+    archive = make_tar({"Dockerfile": f"FROM {base}\nRUN echo built-by-drydock\n"})
     response = api.post(
         f"/api/builds?image={unique_name}/app:{{{{.Run.ID}}}}",
         data=archive,

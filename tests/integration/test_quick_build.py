@@ -10,20 +10,16 @@ import io
 import json
 import tarfile
 import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from builder.engine import DockerEngine
-from builder.run_lifecycle import BuilderContext, execute_run
+from builder.run_lifecycle import BuilderContext
 from shared.build_requests import parse_query_build_request
 from shared.runs import RunStatus
-from shared.settings import Settings
-from shared.submission import submit_build
-from shared.wiring import make_adapters
-from tests.support.images import make_base_image
+from tests.integration.conftest import submit_and_run
+from tests.support.archives import make_tar
 
 pytestmark = pytest.mark.integration
 
@@ -37,55 +33,8 @@ MANIFEST_TYPES = ", ".join(
 )
 
 
-@pytest.fixture
-def ctx(storage_connection, registry_host, unique_name, tmp_path):
-    settings = Settings.from_env(
-        {
-            "AzureWebJobsStorage": storage_connection,
-            "DRYDOCK_REGISTRY": registry_host,
-            "DRYDOCK_ALLOW_PRIVATE_NETWORKS": "true",
-            "DRYDOCK_API_KEY": "test",
-        }
-    )
-    adapters = make_adapters(settings, f"{unique_name}-builds", f"{unique_name}-events")
-    workspace = tmp_path / "workspaces"
-    workspace.mkdir()
-    yield BuilderContext(adapters, DockerEngine.from_env(), workspace)
-    from azure.storage.queue import QueueServiceClient
-
-    queues = QueueServiceClient.from_connection_string(storage_connection)
-    queues.delete_queue(f"{unique_name}-builds")
-    queues.delete_queue(f"{unique_name}-events")
-
-
-@pytest.fixture
-def base(docker_client, registry_host, unique_name):
-    reference = f"{registry_host}/{unique_name}/base:1"
-    digest = make_base_image(docker_client, reference, {"/etc/base-version": "1\n"})
-    return reference, digest
-
-
-def _tar(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, content in files.items():
-            data = content.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def _build(ctx: BuilderContext, archive: bytes, query: list[tuple[str, str]]):
-    request = parse_query_build_request(query)
-    run = submit_build(request, ctx.adapters.submission(), datetime.now(UTC), io.BytesIO(archive))
-    (delivery,) = list(ctx.adapters.build_queue.receive(1, 60))
-    assert delivery.body == {"runId": run.run_id}
-    finished = execute_run(run.run_id, delivery.dequeue_count, ctx)
-    ctx.adapters.build_queue.delete(delivery)
-    assert finished is not None
-    log = ctx.adapters.logs.read(run.run_id, 0).decode()
-    return ctx.adapters.runs.get(run.run_id)[0], log
+    return submit_and_run(ctx, parse_query_build_request(query), io.BytesIO(archive))
 
 
 def _registry_digest(registry: str, repository: str, tag: str) -> str:
@@ -109,7 +58,7 @@ def test_a_folder_builds_pushes_and_records_digests_and_dependencies(
         COPY hello.txt /hello.txt
         RUN echo "$GREETING" > /greeting
         """)
-    archive = _tar({"Dockerfile": dockerfile, "hello.txt": "hi\n"})
+    archive = make_tar({"Dockerfile": dockerfile, "hello.txt": "hi\n"})
     run, log = _build(
         ctx,
         archive,
@@ -142,7 +91,7 @@ def test_a_folder_builds_pushes_and_records_digests_and_dependencies(
 
 
 def test_a_failing_run_step_fails_the_run_with_the_reason(ctx, base, unique_name):
-    archive = _tar({"Dockerfile": f"FROM {base[0]}\nRUN echo about to fail && exit 3\n"})
+    archive = make_tar({"Dockerfile": f"FROM {base[0]}\nRUN echo about to fail && exit 3\n"})
     run, log = _build(ctx, archive, [("image", f"{unique_name}/fails:1")])
     assert run.status is RunStatus.FAILED
     assert "non-zero code: 3" in (run.error or "")
@@ -153,7 +102,7 @@ def test_a_failing_run_step_fails_the_run_with_the_reason(ctx, base, unique_name
 def test_a_missing_dockerfile_fails_the_run(ctx, unique_name):
     run, log = _build(
         ctx,
-        _tar({"README": "no dockerfile here"}),
+        make_tar({"README": "no dockerfile here"}),
         [("image", f"{unique_name}/x:1"), ("file", "Dockerfile.prod")],
     )
     assert run.status is RunStatus.FAILED
@@ -166,7 +115,7 @@ def test_secret_build_args_never_reach_the_log_or_the_record(ctx, base, unique_n
     dockerfile = f'FROM {base[0]}\nARG TOKEN\nRUN echo "token=$TOKEN"\n'
     run, log = _build(
         ctx,
-        _tar({"Dockerfile": dockerfile}),
+        make_tar({"Dockerfile": dockerfile}),
         [("noPush", "true"), ("secretBuildArg", f"TOKEN={secret}")],
     )
     assert run.status is RunStatus.SUCCEEDED, log
@@ -177,7 +126,7 @@ def test_secret_build_args_never_reach_the_log_or_the_record(ctx, base, unique_n
 
 
 def test_an_unreachable_registry_fails_the_push(ctx, base):
-    archive = _tar({"Dockerfile": f"FROM {base[0]}\n"})
+    archive = make_tar({"Dockerfile": f"FROM {base[0]}\n"})
     run, log = _build(ctx, archive, [("image", "localhost:5999/nowhere/app:1")])
     assert run.status is RunStatus.FAILED
     assert "localhost:5999" in (run.error or "")
@@ -185,7 +134,7 @@ def test_an_unreachable_registry_fails_the_push(ctx, base):
 
 
 def test_a_run_over_its_timeout_ends_as_timeout(ctx, base):
-    archive = _tar({"Dockerfile": f"FROM {base[0]}\nRUN sleep 30\n"})
+    archive = make_tar({"Dockerfile": f"FROM {base[0]}\nRUN sleep 30\n"})
     run, log = _build(ctx, archive, [("noPush", "true"), ("timeout", "3")])
     assert run.status is RunStatus.TIMEOUT
     assert "timeout of 3s" in (run.error or "")

@@ -1,0 +1,59 @@
+"""Fixtures of the integration tier: a builder wired to real storage and engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+import pytest
+
+from builder.engine import DockerEngine
+from builder.run_lifecycle import BuilderContext, execute_run
+from shared.build_requests import BuildRequest
+from shared.runs import Run
+from shared.settings import Settings
+from shared.submission import submit_build
+from shared.wiring import make_adapters
+from tests.support.images import make_base_image
+
+
+@pytest.fixture
+def ctx(storage_connection, registry_host, unique_name, tmp_path):
+    settings = Settings.from_env(
+        {
+            "AzureWebJobsStorage": storage_connection,
+            "DRYDOCK_REGISTRY": registry_host,
+            "DRYDOCK_ALLOW_PRIVATE_NETWORKS": "true",
+            "DRYDOCK_API_KEY": "test",
+        }
+    )
+    adapters = make_adapters(settings, f"{unique_name}-builds", f"{unique_name}-events")
+    workspace = tmp_path / "workspaces"
+    workspace.mkdir()
+    yield BuilderContext(adapters, DockerEngine.from_env(), workspace)
+    from azure.storage.queue import QueueServiceClient
+
+    queues = QueueServiceClient.from_connection_string(storage_connection)
+    queues.delete_queue(f"{unique_name}-builds")
+    queues.delete_queue(f"{unique_name}-events")
+
+
+@pytest.fixture
+def base(docker_client, registry_host, unique_name):
+    reference = f"{registry_host}/{unique_name}/base:1"
+    digest = make_base_image(docker_client, reference, {"/etc/base-version": "1\n"})
+    return reference, digest
+
+
+def submit_and_run(
+    ctx: BuilderContext, request: BuildRequest, upload: BinaryIO | None = None
+) -> tuple[Run, str]:
+    """Submit as the HTTP function does, then run the queued message as the worker
+    does; returns the recorded run and its whole log."""
+    run = submit_build(request, ctx.adapters.submission(), datetime.now(UTC), upload)
+    (delivery,) = list(ctx.adapters.build_queue.receive(1, 60))
+    assert delivery.body == {"runId": run.run_id}
+    assert execute_run(run.run_id, delivery.dequeue_count, ctx) is not None
+    ctx.adapters.build_queue.delete(delivery)
+    log = ctx.adapters.logs.read(run.run_id, 0).decode()
+    return ctx.adapters.runs.get(run.run_id)[0], log

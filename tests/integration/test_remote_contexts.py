@@ -1,0 +1,173 @@
+"""Contexts that live elsewhere: a tarball over HTTP and a Git repository served by
+``git daemon`` on loopback, built through the real builder."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.build_requests import parse_json_build_request
+from shared.runs import RunStatus
+from tests.integration.conftest import submit_and_run
+from tests.support.archives import make_tar
+
+pytestmark = pytest.mark.integration
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    """Test scaffolding: serves fixed bodies and redirects by path."""
+
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        status, headers, body = self.routes.get(self.path, (404, {}, b""))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web() -> Iterator[tuple[str, dict]]:
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    handler = type("Handler", (_Files,), {"routes": routes})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", routes
+    server.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def git_daemon(tmp_path) -> Iterator[tuple[str, Path]]:
+    """A bare repository served read-only by a real ``git daemon`` on loopback."""
+    root = tmp_path / "served"
+    root.mkdir()
+    port = _free_port()
+    daemon = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            f"--base-path={root}",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"git://127.0.0.1:{port}", root
+    daemon.terminate()
+    daemon.wait(timeout=10)
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+        "HOME": str(cwd),
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _request(**fields: object):
+    return parse_json_build_request(json.dumps(fields).encode())
+
+
+def test_a_tarball_url_context_builds(ctx, base, web):
+    url, routes = web
+    routes["/ctx.tar.gz"] = (
+        200,
+        {},
+        make_tar({"Dockerfile": f"FROM {base[0]}\nRUN echo from-tarball\n"}),
+    )
+    run, log = submit_and_run(ctx, _request(context=f"{url}/ctx.tar.gz", noPush=True))
+    assert run.status is RunStatus.SUCCEEDED, log
+    assert "from-tarball" in log
+    assert run.dependencies.runtime is not None and run.dependencies.runtime.digest == base[1]
+
+
+def test_a_redirect_to_a_link_local_address_is_refused(ctx, web):
+    url, routes = web
+    routes["/ctx.tar.gz"] = (302, {"Location": "http://169.254.169.254/latest/ctx.tar.gz"}, b"")
+    run, log = submit_and_run(ctx, _request(context=f"{url}/ctx.tar.gz", noPush=True))
+    assert run.status is RunStatus.FAILED
+    assert "169.254.169.254" in (run.error or "") and "link-local" in (run.error or "")
+
+
+def test_a_missing_tarball_fails_with_the_http_status(ctx, web):
+    url, _ = web
+    run, _ = submit_and_run(ctx, _request(context=f"{url}/nothing.tar.gz", noPush=True))
+    assert run.status is RunStatus.FAILED and "404" in (run.error or "")
+
+
+def test_a_git_context_builds_the_ref_and_subfolder_without_dot_git(
+    ctx, base, git_daemon, docker_client, registry_host, unique_name, tmp_path
+):
+    url, served = git_daemon
+    work = tmp_path / "work"
+    (work / "web").mkdir(parents=True)
+    (work / "web" / "Dockerfile").write_text(f"FROM {base[0]}\nCOPY . /src\n")
+    (work / "web" / "app.txt").write_text("version 1\n")
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", ".", cwd=work)
+    _git("commit", "-qm", "one", cwd=work)
+    _git("checkout", "-qb", "release", cwd=work)
+    (work / "web" / "app.txt").write_text("version 2 on release\n")
+    _git("commit", "-qam", "two", cwd=work)
+    _git("clone", "-q", "--bare", str(work), str(served / "app.git"), cwd=tmp_path)
+    image = f"{unique_name}/web:1"
+    run, log = submit_and_run(ctx, _request(context=f"{url}/app.git#release:web", images=[image]))
+    assert run.status is RunStatus.SUCCEEDED, log
+    reference = f"{registry_host}/{image}"
+    listing = docker_client.containers.run(
+        reference, ["sh", "-c", "cat /src/app.txt; ls -a /src"], remove=True
+    ).decode()
+    assert "version 2 on release" in listing
+    assert ".git" not in listing.split()
+
+
+def test_an_unknown_git_ref_fails_with_gits_reason(ctx, git_daemon, tmp_path):
+    url, served = git_daemon
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "Dockerfile").write_text("FROM scratch\n")
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", ".", cwd=work)
+    _git("commit", "-qm", "one", cwd=work)
+    _git("clone", "-q", "--bare", str(work), str(served / "r.git"), cwd=tmp_path)
+    run, log = submit_and_run(ctx, _request(context=f"{url}/r.git#no-such-branch", noPush=True))
+    assert run.status is RunStatus.FAILED
+    assert "git fetch failed" in (run.error or "") and "no-such-branch" in log
