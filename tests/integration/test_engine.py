@@ -225,14 +225,20 @@ def test_missing_dockerfile_is_refused_before_the_engine(
 @pytest.mark.parametrize(
     ("dockerfile", "reason"),
     [
-        ("FROM localhost:5000/{name}/absent:1\n", "failed to build: manifest for"),
+        ("FROM {registry}/{name}/absent:1\n", "failed to build: manifest for"),
         ("FROMM scratch\n", "failed to build: dockerfile parse error line 1"),
     ],
 )
 def test_engine_refusals_are_build_failures(
-    engine: DockerEngine, tmp_path: Path, unique_name: str, dockerfile: str, reason: str
+    engine: DockerEngine,
+    tmp_path: Path,
+    unique_name: str,
+    registry_host: str,
+    dockerfile: str,
+    reason: str,
 ) -> None:
-    context = write_context(tmp_path, {"Dockerfile": dockerfile.format(name=unique_name)})
+    text = dockerfile.format(registry=registry_host, name=unique_name)
+    context = write_context(tmp_path, {"Dockerfile": text})
 
     with pytest.raises(BuildFailed, match=reason):
         engine.build(
