@@ -36,6 +36,17 @@ class SubmissionServices:
     allow_private_networks: bool
 
 
+@dataclass(frozen=True)
+class RunOrigin:
+    """What started a run. Manual quick builds use the default."""
+
+    trigger: Trigger = Trigger.MANUAL
+    task: str | None = None
+    commit: str | None = None
+    branch: str | None = None
+    base_image_update: dict[str, str] | None = None
+
+
 def check_context_reachable(context: str, services: SubmissionServices) -> None:
     """Refuse contexts on addresses we must not fetch from (SSRF)."""
     host = parse_context_url(context).host
@@ -47,13 +58,27 @@ def submit_build(
     services: SubmissionServices,
     now: datetime,
     upload: BinaryIO | None = None,
+    origin: RunOrigin = RunOrigin(),
+    values: dict[str, str] | None = None,
 ) -> Run:
     run_id = format_run_id(services.runs.allocate_sequence())
-    variables = run_variables(run_id=run_id, registry=services.registry, now=now)
+    variables = run_variables(
+        run_id=run_id,
+        registry=services.registry,
+        now=now,
+        commit=origin.commit or "",
+        branch=origin.branch or "",
+        task_name=origin.task or "quickrun",
+        values=values,
+    )
     run = Run(
         run_id=run_id,
         status=RunStatus.QUEUED,
-        trigger=Trigger.MANUAL,
+        trigger=origin.trigger,
+        task=origin.task,
+        commit=origin.commit,
+        branch=origin.branch,
+        base_image_update=origin.base_image_update,
         create_time=now,
         spec=_spec(request, variables),
         images=tuple(
