@@ -17,7 +17,8 @@ from pathlib import Path
 
 from builder.contexts import fetch_context
 from builder.engine import BuildCanceled, DockerEngine
-from builder.quick_build import BuildJob, build_and_push
+from builder.dispatch import execute_spec
+from builder.quick_build import BuildJob
 from builder.run_log import RunLog
 from shared.errors import BuildFailed, Conflict, InvalidRequest, NotFound, TransientError
 from shared.run_events import outcome_event
@@ -93,7 +94,7 @@ def _build(
             run.commit,
             run.spec.timeout,
         )
-        build_and_push(job)
+        execute_spec(job)
     except BuildCanceled:
         if time.monotonic() > deadline:
             return _ended(

@@ -109,6 +109,15 @@ class BuildSpec:
     platform: str | None = None
     target: str | None = None
     timeout: int = 3600
+    values: tuple[tuple[str, str], ...] = ()
+    """Task-file values (``{{.Values.x}}``): ``values`` and ``set`` of ``az acr run``."""
+    cmd: str | None = None
+    """``az acr run --cmd``: one container, ``image args…``, instead of a file."""
+
+    @property
+    def is_multi_step(self) -> bool:
+        """A task YAML or a single command, as opposed to a Dockerfile build."""
+        return self.cmd is not None or self.file.lower().endswith((".yaml", ".yml"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +129,8 @@ class BuildSpec:
             "platform": self.platform,
             "target": self.target,
             "timeout": self.timeout,
+            "values": dict(self.values),
+            "cmd": self.cmd,
         }
 
     @classmethod
@@ -133,6 +144,8 @@ class BuildSpec:
             platform=data.get("platform"),
             target=data.get("target"),
             timeout=int(data.get("timeout") or 3600),
+            values=tuple((data.get("values") or {}).items()),
+            cmd=data.get("cmd"),
         )
 
 
