@@ -57,3 +57,21 @@ def submit_and_run(
     ctx.adapters.build_queue.delete(delivery)
     log = ctx.adapters.logs.read(run.run_id, 0).decode()
     return ctx.adapters.runs.get(run.run_id)[0], log
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory):
+    """A Distribution registry with token auth and our test token issuer."""
+    from tests.support.auth_registries import token_registry as start
+
+    with start(tmp_path_factory.mktemp("token-registry")) as registry:
+        yield registry
+
+
+@pytest.fixture(scope="module")
+def basic_registry(tmp_path_factory):
+    """A Distribution registry with htpasswd basic auth."""
+    from tests.support.auth_registries import basic_registry as start
+
+    with start(tmp_path_factory.mktemp("basic-registry")) as registry:
+        yield registry
