@@ -7,6 +7,7 @@ locally); the domain modules take them as arguments and never import an SDK.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from shared.runs import Run
@@ -41,4 +42,19 @@ class ContextStore(Protocol):
 class SecretStore(Protocol):
     def put(self, run_id: str, secrets: dict[str, str]) -> None: ...
     def get(self, run_id: str) -> dict[str, str]: ...
+    def delete(self, run_id: str) -> None: ...
+
+
+class ExpiringRunStore(Protocol):
+    """What retention needs of the run store: page through old runs, delete guarded."""
+
+    def get(self, run_id: str) -> tuple[Run, str]: ...
+    def delete(self, run_id: str, etag: str) -> bool: ...
+    def list_finished_before(self, cutoff: datetime, page_size: int) -> Iterator[Run]: ...
+
+
+class RunArtifacts(Protocol):
+    """A per-run blob or entity (log, uploaded context, secrets); deleting a
+    missing one is not an error."""
+
     def delete(self, run_id: str) -> None: ...

@@ -7,7 +7,7 @@ decides. ``Run.to_api`` is the outside contract's shape (DESIGN.md "Run:").
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -168,18 +168,53 @@ class Run:
     error: str | None = None
     attempt: int = 0
     steps: tuple[dict[str, Any], ...] = ()
+    lease_until: datetime | None = None
+    """While Running: the builder holding it renews this; once it passes, the
+    holder is presumed dead and a redelivered message may retake the run."""
 
-    def started(self, now: datetime) -> Run:
+    def started(self, now: datetime, lease: timedelta | None = None) -> Run:
         check_transition(self.status, RunStatus.RUNNING)
         return replace(
-            self, status=RunStatus.RUNNING, start_time=now, attempt=self.attempt + 1, error=None
+            self,
+            status=RunStatus.RUNNING,
+            start_time=now,
+            attempt=self.attempt + 1,
+            error=None,
+            lease_until=now + lease if lease else None,
         )
 
     def finished(
         self, status: RunStatus, now: datetime, error: str | None = None, **changes: Any
     ) -> Run:
         check_transition(self.status, status)
-        return replace(self, status=status, finish_time=now, error=error, **changes)
+        return replace(
+            self, status=status, finish_time=now, error=error, lease_until=None, **changes
+        )
+
+    def canceled(self, now: datetime) -> Run:
+        """The run as a user's cancel leaves it; Conflict once it has ended."""
+        if self.status.is_terminal:
+            raise Conflict(
+                f"run {self.run_id} already ended as {self.status.value}; "
+                "only Queued or Running runs can be canceled"
+            )
+        return self.finished(RunStatus.CANCELED, now, error="the run was canceled by request")
+
+    def with_archived(self, archived: bool) -> Run:
+        """Archived runs outlive retention; any run may be (un)archived at any time."""
+        return replace(self, archived=archived)
+
+    def renewed(self, until: datetime) -> Run:
+        """The holder's heartbeat: the lease moved on to ``until``."""
+        return replace(self, lease_until=until)
+
+    def held_at(self, now: datetime) -> bool:
+        """Whether a live builder holds this run at ``now`` (derived, never stored)."""
+        return (
+            self.status is RunStatus.RUNNING
+            and self.lease_until is not None
+            and self.lease_until > now
+        )
 
     def to_api(self) -> dict[str, Any]:
         return {

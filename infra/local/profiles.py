@@ -73,6 +73,19 @@ def test_profile() -> Profile:
     )
 
 
+def bench_profile() -> Profile:
+    """The benchmark stack (`stack.py bench`): like the test stack, on its own ports."""
+    return Profile(
+        name="bench",
+        data=REPO / ".data" / "bench",
+        host_port=7073,
+        registry_port=5060,
+        azurite_port=10030,
+        wipe=True,
+        port_hint=False,
+    )
+
+
 def _port(environ: dict[str, str], name: str, default: int) -> int:
     value = environ.get(name, "")
     if not value:
@@ -135,6 +148,11 @@ def test_settings(profile: Profile, environ: dict[str, str]) -> dict[str, str]:
         ),
         names.ALLOW_PRIVATE_NETWORKS: "true",
     }
+
+
+def bench_settings(profile: Profile, environ: dict[str, str]) -> dict[str, str]:
+    """The benchmark stack's settings: the test stack's kind (fresh secrets), its own ports."""
+    return test_settings(profile, environ)
 
 
 def _schedule_defaults() -> dict[str, str]:

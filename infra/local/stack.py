@@ -1,6 +1,6 @@
 """Drydock's local stack: `run` it for development, or `test` against a separate one.
 
-usage: stack.py run | test | --help
+usage: stack.py run | test | bench | --help
 
 run   starts Azurite, the registry, the Docker Engine (when none answers), the
       functions host and one builder; prints where everything is; Ctrl-C or
@@ -8,6 +8,9 @@ run   starts Azurite, the registry, the Docker Engine (when none answers), the
 test  starts the same parts as a separate stack (own ports, own data under
       .data/test, wiped at start), runs pytest against it, stops everything and
       exits with pytest's exit code.
+bench starts a separate benchmark stack (ports 7073, 5060, 10030-10032, data
+      under .data/bench, wiped at start), runs `python -m bench $BENCH_ARGS`
+      (which writes docs/benchmarks.md), stops everything and exits with its code.
 
 Settings (environment variables; `run` uses them, `test` uses its own values):
   AzureWebJobsStorage               storage connection string; when set, Azurite
@@ -30,6 +33,8 @@ Ports (`run` only; `test` uses 7072, 5050 and 10010-10012):
                                     use the next two ports
 `test` only:
   PYTEST_ARGS                       extra pytest arguments, e.g. "-k webhook -x"
+`bench` only:
+  BENCH_ARGS                        benchmarks and options, e.g. "overhead --pairs 5"
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from profiles import (
     REPO,
     VENV_PYTHON,
     Profile,
+    bench_profile,
+    bench_settings,
     names,
     relative,
     run_profile,
@@ -188,6 +195,34 @@ def run_pytest(env: dict[str, str]) -> int:
         raise
 
 
+def command_bench() -> int:
+    environ = dict(os.environ)
+    profile = bench_profile()
+    prepare_data(profile)
+    settings = bench_settings(profile, environ)
+    stack = plan(profile, settings, environ)
+    supervisor = Supervisor(REPO)
+    try:
+        print("Drydock: starting the benchmark stack")
+        seconds = start(profile, stack, supervisor)
+        print(f"  bench stack up in {seconds:.1f} s; logs under {relative(profile.logs)}/")
+        command = [str(VENV_PYTHON), "-m", "bench", *shlex.split(environ.get("BENCH_ARGS", ""))]
+        print(f"  {' '.join(command[1:])}\n", flush=True)
+        process = subprocess.Popen(command, cwd=REPO, env={**environ, **settings})
+        try:
+            code = process.wait()
+        except Interrupted:
+            process.terminate()
+            process.wait(timeout=30)
+            raise
+    except Interrupted as exc:
+        print(f"\nbenchmarks interrupted ({exc}): stopping …", flush=True)
+        return 128 + exc.signum
+    finally:
+        _stop(supervisor)
+    return code
+
+
 def print_logs(stack: Plan, with_tails: bool) -> None:
     services = [service for group in stack.groups for service in group]
     print("\nlogs of the test stack:")
@@ -215,9 +250,9 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] in ("-h", "--help", "help"):
         print(__doc__)
         return 0 if argv and argv[0] in ("-h", "--help", "help") else 2
-    commands = {"run": command_run, "test": command_test}
+    commands = {"run": command_run, "test": command_test, "bench": command_bench}
     if argv[0] not in commands:
-        print(f"unknown command {argv[0]!r}: use run, test or --help", file=sys.stderr)
+        print(f"unknown command {argv[0]!r}: use run, test, bench or --help", file=sys.stderr)
         return 2
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)

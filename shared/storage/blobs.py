@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from typing import BinaryIO
 
@@ -12,7 +11,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.storage.blob import BlobServiceClient, ContentSettings
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from shared.errors import NotFound, TransientError
 
@@ -76,8 +75,8 @@ class BlobLogStore:
             raise TransientError(f"could not read the log of {run_id}: {exc}") from exc
 
     def delete(self, run_id: str) -> None:
-        with contextlib.suppress(ResourceNotFoundError):
-            self._container.delete_blob(f"{run_id}.log")
+        """Gone already is fine: two purges may race."""
+        _delete_blob(self._container, f"{run_id}.log")
 
 
 class BlobContextStore:
@@ -112,5 +111,14 @@ class BlobContextStore:
         return spool
 
     def delete(self, run_id: str) -> None:
-        with contextlib.suppress(ResourceNotFoundError):
-            self._container.delete_blob(f"{run_id}.tar.gz")
+        """Gone already is fine: two purges may race, and Git contexts have none."""
+        _delete_blob(self._container, f"{run_id}.tar.gz")
+
+
+def _delete_blob(container: ContainerClient, name: str) -> None:
+    try:
+        container.delete_blob(name)
+    except ResourceNotFoundError:
+        pass
+    except AzureError as exc:
+        raise TransientError(f"could not delete {name}: {exc}") from exc

@@ -7,7 +7,8 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -28,6 +29,8 @@ RUNS_TABLE = "drydockRuns"
 COUNTERS_TABLE = "drydockCounters"
 SECRETS_TABLE = "drydockRunSecrets"
 ID_BLOCK = 8
+UPDATE_TRIES = 10
+"""Read-modify-write rounds ``update`` tries while a builder's lease renewals race it."""
 """Run numbers one process reserves at a time. Small, so that runs created by
 different processes still list in nearly creation order."""
 
@@ -122,6 +125,50 @@ class TableRunStore:
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
         return str(result.get("etag", ""))
+
+    def update(self, run_id: str, change: Callable[[Run], Run]) -> Run:
+        """Apply ``change`` to the stored run, ETag-guarded, retried when another
+        writer (a builder renewing its lease) came between our read and write.
+        ``change`` may raise (Conflict for a refused transition) to leave it as is."""
+        for _ in range(UPDATE_TRIES):
+            run, etag = self.get(run_id)
+            changed = change(run)
+            try:
+                self.replace(changed, etag)
+            except Conflict:
+                time.sleep(random.uniform(0.01, 0.05))
+                continue
+            return changed
+        raise TransientError(f"run {run_id} is changing too often to update; try again")
+
+    def delete(self, run_id: str, etag: str) -> bool:
+        """Delete the run unless it changed since ``etag``; False when it changed
+        (an archive racing a purge wins) or is already gone (a concurrent purge)."""
+        row_key = row_key_for(parse_run_id(run_id))
+        try:
+            self._runs.delete_entity(
+                PARTITION, row_key, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            return False
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return True
+
+    def list_finished_before(self, cutoff: datetime, page_size: int = 100) -> Iterator[Run]:
+        """Runs that finished before ``cutoff``, fetched page by page as the caller
+        iterates, so memory stays flat however many there are. Unfinished runs have
+        no ``finishTime`` column and so never match."""
+        query = self._runs.query_entities(
+            "PartitionKey eq @pk and finishTime lt @cutoff",
+            parameters={"pk": PARTITION, "cutoff": cutoff},
+            results_per_page=page_size,
+        )
+        try:
+            for entity in query:
+                yield entity_to_run(entity)
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
 
     def list(
         self,

@@ -117,8 +117,9 @@ def _registry(folder: Path, auth_yaml: str) -> Iterator[str]:
     port = free_port()
     config = folder / "config.yml"
     config.write_text(
-        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder}/data\n"
-        f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_yaml}"
+        "version: 0.1\nlog:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {folder}/data\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n{auth_yaml}"
     )
     log = (folder / "registry.log").open("w")
     process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
