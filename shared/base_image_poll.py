@@ -1,0 +1,146 @@
+"""Checking base references against their registries and starting rebuilds.
+
+One registry request per distinct base reference (per platform that tasks
+build) per check, however many tasks use it. An error is never a change: a
+registry that fails leaves every dependent as it was, and is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from shared.base_images import Dependent, Rebuild, rebuilds_for, trigger_mark
+from shared.errors import DrydockError
+from shared.image_ref import parse_image_ref
+from shared.registry.manifests import ManifestDigest
+
+log = logging.getLogger(__name__)
+
+
+class DependencyIndex(Protocol):
+    def dependents(self, image: str) -> list[Dependent]: ...
+    def images(self) -> Iterable[str]: ...
+    def observed(self, image: str) -> dict[str, Any] | None: ...
+    def save_observed(self, image: str, view: dict[str, Any], now: datetime) -> None: ...
+    def mark_triggered(self, mark: str, detail: dict[str, str]) -> bool: ...
+    def release_mark(self, mark: str) -> None: ...
+
+
+class ManifestReader(Protocol):
+    def manifest_digest(
+        self, ref: Any, platform: str = ..., known: ManifestDigest | None = ...
+    ) -> ManifestDigest: ...
+
+
+class RebuildStarter(Protocol):
+    def admits(self, task: str, kind: str) -> bool: ...
+    def start(self, rebuild: Rebuild, chain: Sequence[str]) -> str | None: ...
+
+
+@dataclass
+class CheckReport:
+    images: int = 0
+    runs: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def to_api(self) -> dict[str, Any]:
+        return {"checked": self.images, "runs": self.runs, "errors": self.errors}
+
+
+def check_all(
+    index: DependencyIndex,
+    reader: ManifestReader,
+    starter: RebuildStarter,
+    now: datetime,
+    workers: int = 32,
+) -> CheckReport:
+    """Every registered base, concurrently; bounded per registry by the reader."""
+    report = CheckReport()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+        futures = {
+            image: pool.submit(check_image, image, index, reader, starter, now)
+            for image in index.images()
+        }
+    for image, future in futures.items():
+        report.images += 1
+        try:
+            report.runs.extend(future.result())
+        except DrydockError as exc:
+            report.errors[image] = str(exc)
+            log.warning("checking base %s failed: %s", image, exc)
+    return report
+
+
+def check_image(
+    image: str,
+    index: DependencyIndex,
+    reader: ManifestReader,
+    starter: RebuildStarter,
+    now: datetime,
+    chain: Sequence[str] = (),
+) -> list[str]:
+    """Check one base now; start the rebuilds it calls for. Returns run ids."""
+    dependents = index.dependents(image)
+    if not dependents:
+        return []
+    current = _current_view(image, dependents, index, reader, now)
+    kinds = {dependent.task: dependent.kind for dependent in dependents}
+    started = []
+    for rebuild in rebuilds_for(image, current, dependents):
+        if rebuild.task in chain or not starter.admits(rebuild.task, kinds[rebuild.task]):
+            continue  # a chain never loops back into a task it already rebuilt
+        run_id = _start_once(rebuild, index, starter, chain)
+        if run_id:
+            started.append(run_id)
+    return started
+
+
+def _current_view(
+    image: str,
+    dependents: list[Dependent],
+    index: DependencyIndex,
+    reader: ManifestReader,
+    now: datetime,
+) -> dict[str, str]:
+    ref = parse_image_ref(image)
+    known = index.observed(image) or {}
+    view = {}
+    for platform in sorted({dependent.platform for dependent in dependents}):
+        seen = known.get(platform)
+        answer = reader.manifest_digest(ref, platform, ManifestDigest(**seen) if seen else None)
+        view[platform] = answer
+    index.save_observed(image, {p: vars(answer) for p, answer in view.items()}, now)
+    return {platform: answer.comparable for platform, answer in view.items()}
+
+
+def _start_once(
+    rebuild: Rebuild, index: DependencyIndex, starter: RebuildStarter, chain: Sequence[str]
+) -> str | None:
+    mark = trigger_mark(rebuild)
+    if not index.mark_triggered(mark, {"task": rebuild.task, **rebuild.update()}):
+        return None  # another poller, webhook or retry already started it
+    try:
+        return starter.start(rebuild, chain)
+    except Exception:
+        index.release_mark(mark)  # let the next check try again rather than miss it
+        raise
+
+
+def comparable_digest(
+    recorded: str | None, observed: dict[str, Any] | None, platform: str
+) -> str | None:
+    """What a build's recorded base digest is, in the terms polls compare.
+
+    The engine records the digest the tag named when it pulled (an index for
+    multi-platform bases); polls compare the platform's manifest. Translate
+    when the recorded digest is the index we last observed.
+    """
+    seen = (observed or {}).get(platform)
+    if recorded and seen and recorded == seen.get("digest"):
+        return str(seen.get("platform_digest") or seen["digest"])
+    return recorded

@@ -1,0 +1,141 @@
+"""The dependency index in Table storage.
+
+One partition per base reference (URL-quoted: keys may not hold ``/``): a row
+per dependent task (row key = task name) and one ``~observed`` row with what the
+registry last reported. Trigger marks live in their own table, one row per
+(task, base, new digest), written insert-if-absent: that is what makes a
+rebuild happen exactly once however many pollers and webhooks race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from shared.base_images import Dependent
+from shared.errors import TransientError
+
+INDEX_TABLE = "drydockBaseImages"
+MARKS_TABLE = "drydockBaseImageTriggers"
+OBSERVED = "~observed"
+
+
+class BaseImageIndex:
+    def __init__(
+        self, connection: str, index_table: str = INDEX_TABLE, marks_table: str = MARKS_TABLE
+    ) -> None:
+        service = TableServiceClient.from_connection_string(connection)
+        self._index = service.get_table_client(index_table)
+        self._marks = service.get_table_client(marks_table)
+
+    def ensure_tables(self) -> None:
+        for table in (self._index, self._marks):
+            with contextlib.suppress(ResourceExistsError):
+                table.create_table()
+
+    def register(self, dependent: Dependent) -> None:
+        """Record (or refresh) that ``dependent.task`` uses ``dependent.image``."""
+        entity = {
+            "PartitionKey": quote(dependent.image, safe=""),
+            "RowKey": dependent.task,
+            "image": dependent.image,
+            "kind": dependent.kind,
+            "builtWith": dependent.built_with or "",
+            "platform": dependent.platform,
+        }
+        self._call(self._index.upsert_entity, entity, mode=UpdateMode.REPLACE)
+        self._ensure_observed_row(dependent.image)
+
+    def unregister(self, task: str, image: str) -> None:
+        with contextlib.suppress(ResourceNotFoundError):
+            self._call(self._index.delete_entity, quote(image, safe=""), task)
+
+    def dependents(self, image: str) -> list[Dependent]:
+        rows = self._query(
+            "PartitionKey eq @pk and RowKey ne @obs", {"pk": quote(image, safe=""), "obs": OBSERVED}
+        )
+        return [_dependent(row) for row in rows]
+
+    def uses_of(self, task: str) -> list[Dependent]:
+        """Every base ``task`` depends on (a scan across partitions by row key)."""
+        return [_dependent(row) for row in self._query("RowKey eq @task", {"task": task})]
+
+    def images(self) -> Iterator[str]:
+        """Every base reference with at least one registration, page by page."""
+        for row in self._query("RowKey eq @obs", {"obs": OBSERVED}):
+            yield unquote(row["PartitionKey"])
+
+    def observed(self, image: str) -> dict[str, Any] | None:
+        try:
+            row = self._index.get_entity(quote(image, safe=""), OBSERVED)
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return json.loads(row.get("view") or "null")
+
+    def save_observed(self, image: str, view: dict[str, Any], now: datetime) -> None:
+        entity = {
+            "PartitionKey": quote(image, safe=""),
+            "RowKey": OBSERVED,
+            "image": image,
+            "view": json.dumps(view),
+            "checkedAt": now,
+        }
+        self._call(self._index.upsert_entity, entity, mode=UpdateMode.REPLACE)
+
+    def mark_triggered(self, mark: str, detail: dict[str, str]) -> bool:
+        """True for the first caller only."""
+        try:
+            self._marks.create_entity({"PartitionKey": mark[:2], "RowKey": mark, **detail})
+        except ResourceExistsError:
+            return False
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return True
+
+    def release_mark(self, mark: str) -> None:
+        with contextlib.suppress(AzureError):
+            self._marks.delete_entity(mark[:2], mark)
+
+    def _ensure_observed_row(self, image: str) -> None:
+        entity = {
+            "PartitionKey": quote(image, safe=""),
+            "RowKey": OBSERVED,
+            "image": image,
+            "view": "null",
+        }
+        with contextlib.suppress(ResourceExistsError):
+            self._call(self._index.create_entity, entity)
+
+    def _query(self, text: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._index.query_entities(text, parameters=params, results_per_page=1000)
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+    @staticmethod
+    def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (ResourceExistsError, ResourceNotFoundError):
+            raise
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+
+def _dependent(row: dict[str, Any]) -> Dependent:
+    return Dependent(
+        task=row["RowKey"],
+        image=row["image"],
+        kind=row["kind"],
+        built_with=row.get("builtWith") or None,
+        platform=row.get("platform") or "linux/amd64",
+    )

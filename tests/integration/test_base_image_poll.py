@@ -1,0 +1,117 @@
+"""The dependency index and base-image checks against real Azurite and a real
+registry. The rebuild starter here records what it is asked to start; starting
+real task runs is covered with tasks in tests/integration/test_base_image_rebuilds.py."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.base_image_poll import check_all, check_image
+from shared.base_images import BUILDTIME, RUNTIME, Dependent, trigger_admits
+from shared.errors import TransientError
+from shared.registry.client import RegistryClient
+from shared.storage.base_image_tables import BaseImageIndex
+from tests.support.oci import push_image, push_index
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+class RecordingStarter:
+    """Starts nothing: records which rebuilds the check asked for."""
+
+    def __init__(self, trigger_types: dict[str, str]) -> None:
+        self.trigger_types = trigger_types
+        self.started: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def admits(self, task: str, kind: str) -> bool:
+        return trigger_admits(self.trigger_types.get(task, "Runtime"), kind)
+
+    def start(self, rebuild, chain):
+        with self._lock:
+            self.started.append((rebuild.task, rebuild.to_digest))
+            return f"run-{len(self.started)}"
+
+
+@pytest.fixture
+def index(storage_connection, unique_name):
+    store = BaseImageIndex(storage_connection, f"{unique_name}idx", f"{unique_name}marks")
+    store.ensure_tables()
+    yield store
+    from azure.data.tables import TableServiceClient
+
+    service = TableServiceClient.from_connection_string(storage_connection)
+    service.delete_table(f"{unique_name}idx")
+    service.delete_table(f"{unique_name}marks")
+
+
+def test_a_moved_base_rebuilds_each_admitted_dependent_exactly_once(
+    index, registry_host, unique_name
+):
+    repo = f"{unique_name}/base"
+    image = f"{registry_host}/{repo}:1"
+    first, _ = push_image(f"http://{registry_host}", repo, "1")
+    index.register(Dependent("app-runtime", image, RUNTIME, first))
+    index.register(Dependent("app-buildtime", image, BUILDTIME, first))
+    index.register(Dependent("app-all", image, BUILDTIME, first))
+    index.register(Dependent("app-new", image, RUNTIME, None))
+    starter = RecordingStarter({"app-all": "All"})
+    assert check_image(image, index, RegistryClient(), starter, NOW) == []
+    second, _ = push_image(f"http://{registry_host}", repo, "1")
+    # Two pollers at once, twice each: still one run per (task, base, digest).
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(
+            pool.map(lambda _: check_image(image, index, RegistryClient(), starter, NOW), range(4))
+        )
+    assert sorted(starter.started) == [("app-all", second), ("app-runtime", second)]
+    check_image(image, index, RegistryClient(), starter, NOW)  # re-push of the same digest
+    assert len(starter.started) == 2
+
+
+def test_one_request_per_base_however_many_tasks(index, registry_host, unique_name):
+    repo = f"{unique_name}/shared"
+    image = f"{registry_host}/{repo}:1"
+    digest, _ = push_image(f"http://{registry_host}", repo, "1")
+    for number in range(100):
+        index.register(Dependent(f"task-{number:03d}", image, RUNTIME, digest))
+    client = RegistryClient()
+    report = check_all(index, client, RecordingStarter({}), NOW)
+    assert report.images >= 1 and image not in report.errors
+    assert client.requests_made == report.images
+
+
+def test_another_architectures_update_is_no_false_alarm(index, registry_host, unique_name):
+    base = f"http://{registry_host}"
+    repo = f"{unique_name}/multi"
+    image = f"{registry_host}/{repo}:1"
+    amd = push_image(base, repo, "amd", arch="amd64")
+    push_index(
+        base, repo, "1", {"amd64": amd, "arm64": push_image(base, repo, "arm", arch="arm64")}
+    )
+    index.register(Dependent("amd-app", image, RUNTIME, amd[0]))
+    index.register(
+        Dependent("arm-app", image, RUNTIME, "sha256:" + "0" * 64, platform="linux/arm64")
+    )
+    starter = RecordingStarter({})
+    check_image(image, index, RegistryClient(), starter, NOW)
+    starter.started.clear()
+    push_index(
+        base, repo, "1", {"amd64": amd, "arm64": push_image(base, repo, "arm", arch="arm64")}
+    )
+    check_image(image, index, RegistryClient(), starter, NOW)
+    assert [task for task, _ in starter.started] == ["arm-app"]
+
+
+def test_a_registry_that_is_down_triggers_nothing(index, unique_name):
+    image = f"localhost:5999/{unique_name}/base:1"
+    index.register(Dependent("app", image, RUNTIME, "sha256:" + "1" * 64))
+    starter = RecordingStarter({})
+    with pytest.raises(TransientError):
+        check_image(image, index, RegistryClient(), starter, NOW)
+    report = check_all(index, RegistryClient(), starter, NOW)
+    assert image in report.errors and starter.started == []
