@@ -31,8 +31,8 @@ def azurite_service(profile: Profile) -> Service:
     )
 
 
-def registry_service(profile: Profile, host_port: int) -> Service:
-    config = write_registry_config(profile, host_port)
+def registry_service(profile: Profile, host_port: int, webhook_secret: str) -> Service:
+    config = write_registry_config(profile, host_port, webhook_secret)
     port = profile.registry_port
     return Service(
         name="registry",
@@ -45,7 +45,7 @@ def registry_service(profile: Profile, host_port: int) -> Service:
     )
 
 
-def write_registry_config(profile: Profile, host_port: int) -> Path:
+def write_registry_config(profile: Profile, host_port: int, webhook_secret: str) -> Path:
     """CNCF Distribution config: filesystem storage under the profile's data, delete on."""
     root = profile.data / "registry"
     (root / "data").mkdir(parents=True, exist_ok=True)
@@ -63,19 +63,23 @@ def write_registry_config(profile: Profile, host_port: int) -> Path:
         "    enabled: true\n"
         "http:\n"
         f"  addr: 127.0.0.1:{profile.registry_port}\n"
-        # NOTIFICATIONS: the registry's push events go to the functions host here.
-        # Add the section below (with the webhook secret) once the host serves it.
-        "# --- notifications (to be added) ---\n"
-        "# notifications:\n"
-        "#   endpoints:\n"
-        "#     - name: drydock\n"
-        f"#       url: {webhook}\n"
-        "#       headers:\n"
-        "#         Authorization: [Bearer <DRYDOCK_WEBHOOK_SECRET>]\n"
-        "#       timeout: 5s\n"
-        "#       threshold: 5\n"
-        "#       backoff: 1s\n"
-        "# --- end notifications ---\n"
+        # Push events go to the functions host at once, so a base pushed here
+        # rebuilds its dependents within seconds instead of at the next poll.
+        # Blob pushes are noise: only manifests can move a tag.
+        "notifications:\n"
+        "  events:\n"
+        "    includereferences: true\n"
+        "  endpoints:\n"
+        "    - name: drydock\n"
+        f"      url: {webhook}\n"
+        "      headers:\n"
+        f"        Authorization: [Bearer {webhook_secret}]\n"
+        "      timeout: 5s\n"
+        "      threshold: 5\n"
+        "      backoff: 1s\n"
+        "      ignore:\n"
+        "        mediatypes: [application/octet-stream]\n"
+        "        actions: [pull]\n"
     )
     config.chmod(0o600)
     return config
@@ -173,7 +177,8 @@ def plan(profile: Profile, settings: dict[str, str], environ: dict[str, str]) ->
     elif not shutil.which("docker-registry"):
         problems.append("docker-registry is not installed: run `make install` as root")
     else:
-        storage.append(registry_service(profile, profile.host_port))
+        secret = settings[names.WEBHOOK_SECRET]
+        storage.append(registry_service(profile, profile.host_port, secret))
 
     engine = docker_endpoint(environ)
     try:
