@@ -1,9 +1,12 @@
 """The builder's loop: take build requests off the queue and run them.
 
 A message stays invisible while its run goes (extended in the background), so
-a second builder never takes the same run; it is deleted only once the run's
-outcome is recorded. Polling is fast when idle because pickup latency is part
-of every build's wall time.
+a second builder normally never receives the same run; it is deleted only once
+the run's outcome is recorded. Should it be received anyway (the holder died
+or missed an extension), the run's own lease decides (builder/run_lease.py).
+A message whose run is not ours to finish is made visible again soon, or at
+once when the builder hands its runs back on shutdown. Polling is fast when
+idle because pickup latency is part of every build's wall time.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ from shared.storage.queues import Delivery, StorageQueue
 
 log = logging.getLogger(__name__)
 
-VISIBILITY_SECONDS = 60
-EXTEND_EVERY_SECONDS = 20
 IDLE_POLL_SECONDS = 0.05
 MAX_IDLE_POLL_SECONDS = 0.1
 
@@ -27,15 +28,25 @@ RunHandler = Callable[[str, int], "Run | None"]
 
 
 class Worker:
-    def __init__(self, queue: StorageQueue, handle_run: RunHandler, concurrency: int) -> None:
+    def __init__(
+        self,
+        queue: StorageQueue,
+        handle_run: RunHandler,
+        concurrency: int,
+        lease_seconds: float = 60,
+        hand_back: threading.Event | None = None,
+    ) -> None:
         self._queue = queue
         self._handle_run = handle_run
+        self._visibility = max(1, round(lease_seconds))
+        self._hand_back = hand_back or threading.Event()
         self._slots = threading.Semaphore(concurrency)
         self._concurrency = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
 
     def serve(self, stop: threading.Event) -> None:
-        """Until ``stop`` is set; then waits for the runs in hand to finish."""
+        """Until ``stop`` is set; then waits for the runs in hand to finish (or,
+        once ``hand_back`` is set, to stop and be handed back)."""
         idle = IDLE_POLL_SECONDS
         while not stop.is_set():
             taken = self._take_work()
@@ -49,7 +60,7 @@ class Worker:
         if not free:
             return 0
         try:
-            deliveries = list(self._queue.receive(free, VISIBILITY_SECONDS))
+            deliveries = list(self._queue.receive(free, self._visibility))
         except Exception:  # noqa: BLE001 - storage blips must not end the builder
             log.warning("receiving from %s failed; retrying", self._queue.name, exc_info=True)
             deliveries = []
@@ -69,7 +80,7 @@ class Worker:
         return free
 
     def _process(self, delivery: Delivery) -> None:
-        holder = MessageHolder(self._queue, delivery)
+        holder = MessageHolder(self._queue, delivery, self._visibility)
         holder.start()
         try:
             run_id = str(delivery.body.get("runId", ""))
@@ -77,19 +88,27 @@ class Worker:
             holder.stop()
             if outcome is not None or not run_id:
                 self._queue.delete(delivery)
+            else:
+                self._queue.extend(delivery, self._look_again_in())
         except Exception:  # noqa: BLE001 - the message reappears and is retried
             holder.stop()
             log.exception("run of message %s failed; it will be retried", delivery.message_id)
         finally:
             self._slots.release()
 
+    def _look_again_in(self) -> int:
+        """Seconds until a message whose run is not ours shows again: at once when
+        handed back; else soon enough to retake within a lease of its holder dying."""
+        return 0 if self._hand_back.is_set() else max(1, self._visibility // 3)
+
 
 class MessageHolder:
     """Keeps one message invisible until stopped."""
 
-    def __init__(self, queue: StorageQueue, delivery: Delivery) -> None:
+    def __init__(self, queue: StorageQueue, delivery: Delivery, visibility_seconds: int) -> None:
         self._queue = queue
         self._delivery = delivery
+        self._visibility = visibility_seconds
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -101,8 +120,9 @@ class MessageHolder:
         self._thread.join()
 
     def _loop(self) -> None:
-        while not self._stopped.wait(EXTEND_EVERY_SECONDS):
+        # A third of the visibility: two extensions may fail before it lapses.
+        while not self._stopped.wait(self._visibility / 3):
             try:
-                self._queue.extend(self._delivery, VISIBILITY_SECONDS)
+                self._queue.extend(self._delivery, self._visibility)
             except Exception:  # noqa: BLE001 - try again next tick; the lease has slack
                 log.warning("extending message %s failed", self._delivery.message_id, exc_info=True)

@@ -1,15 +1,17 @@
-"""The run-events queue: builders' outcomes, recorded idempotently."""
+"""The run-events queue: builders' outcomes, recorded idempotently; and its
+poison queue, whose messages are recorded on their run rather than lost."""
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import azure.functions as func
 
 from shared.errors import InvalidRequest, NotFound
-from shared.run_events import record_outcome
-from shared.storage.queues import RUN_EVENTS_QUEUE
+from shared.run_events import record_outcome, record_poisoned_event
+from shared.storage.queues import RUN_EVENTS_POISON_QUEUE, RUN_EVENTS_QUEUE
 from shared.wiring import default_adapters
 
 bp = func.Blueprint()
@@ -26,3 +28,14 @@ def on_run_event(msg: func.QueueMessage) -> None:
         log.error("run event %s refused: %s", msg.id, exc)
         return
     log.info("run event for %s recorded (changed=%s)", event.get("runId"), changed)
+
+
+@bp.queue_trigger(
+    arg_name="msg", queue_name=RUN_EVENTS_POISON_QUEUE, connection="AzureWebJobsStorage"
+)
+def on_poisoned_run_event(msg: func.QueueMessage) -> None:
+    body = msg.get_body()
+    log.error("run event %s was poisoned: %r", msg.id, body[:500])
+    adapters = default_adapters()
+    run_id = record_poisoned_event(body, adapters.runs, adapters.logs, datetime.now(UTC))
+    log.warning("poisoned run event %s recorded on run %s", msg.id, run_id or "(none named)")

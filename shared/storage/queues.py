@@ -16,6 +16,8 @@ from shared.errors import TransientError
 
 BUILD_REQUESTS_QUEUE = "build-requests"
 RUN_EVENTS_QUEUE = "run-events"
+RUN_EVENTS_POISON_QUEUE = RUN_EVENTS_QUEUE + "-poison"
+"""Where the host moves a run event after its fifth failed dequeue."""
 
 
 def encode_message(message: dict[str, Any]) -> str:

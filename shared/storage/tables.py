@@ -143,11 +143,18 @@ class TableRunStore:
 
     def delete(self, run_id: str, etag: str) -> bool:
         """Delete the run unless it changed since ``etag``; False when it changed
-        (an archive racing a purge wins) or is already gone (a concurrent purge)."""
-        row_key = row_key_for(parse_run_id(run_id))
+        (an archive racing a purge wins) or is already gone (a concurrent purge).
+
+        The SDK hides a delete's 404, so two racing deleters would both seem to
+        win; claiming the entity with an ETag-guarded merge first picks one."""
+        keys = {"PartitionKey": PARTITION, "RowKey": row_key_for(parse_run_id(run_id))}
+        guarded = MatchConditions.IfNotModified
         try:
+            claim = self._runs.update_entity(
+                {**keys, "purging": True}, mode=UpdateMode.MERGE, etag=etag, match_condition=guarded
+            )
             self._runs.delete_entity(
-                PARTITION, row_key, etag=etag, match_condition=MatchConditions.IfNotModified
+                keys["PartitionKey"], keys["RowKey"], etag=claim["etag"], match_condition=guarded
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             return False

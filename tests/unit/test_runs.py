@@ -111,3 +111,54 @@ def test_secret_values_have_no_place_in_the_record():
     assert "TOKEN" in str(spec.to_dict())
     assert set(spec.to_dict()) >= {"secretBuildArgNames"}
     assert "secretBuildArgs" not in spec.to_dict()
+
+
+def test_entity_round_trip_keeps_the_lease():
+    run = _run().started(NOW, lease=timedelta(seconds=30))
+    assert run.lease_until == NOW + timedelta(seconds=30)
+    assert entity_to_run(run_to_entity(run)) == run
+
+
+@pytest.mark.parametrize(
+    ("run", "at", "held"),
+    [
+        (_run(), NOW, False),
+        (_run().started(NOW, lease=timedelta(seconds=30)), NOW + timedelta(seconds=29), True),
+        (_run().started(NOW, lease=timedelta(seconds=30)), NOW + timedelta(seconds=30), False),
+        # A Running record without a lease (written before leases existed) is free to retake.
+        (_run().started(NOW), NOW, False),
+        (
+            _run().started(NOW, lease=timedelta(seconds=30)).renewed(NOW + timedelta(minutes=5)),
+            NOW + timedelta(minutes=4),
+            True,
+        ),
+    ],
+)
+def test_a_run_is_held_only_while_running_under_an_unexpired_lease(run, at, held):
+    assert run.held_at(at) is held
+
+
+def test_ending_a_run_drops_its_lease():
+    run = _run().started(NOW, lease=timedelta(seconds=30))
+    ended = run.finished(RunStatus.SUCCEEDED, NOW + timedelta(seconds=5))
+    assert ended.lease_until is None and not ended.held_at(NOW + timedelta(seconds=6))
+
+
+@pytest.mark.parametrize("run", [_run(), _run().started(NOW, lease=timedelta(seconds=30))])
+def test_queued_and_running_runs_can_be_canceled(run):
+    canceled = run.canceled(NOW + timedelta(seconds=9))
+    assert canceled.status is RunStatus.CANCELED
+    assert canceled.finish_time == NOW + timedelta(seconds=9)
+    assert "canceled" in (canceled.error or "")
+
+
+@pytest.mark.parametrize("status", [s for s in RunStatus if s.is_terminal])
+def test_an_ended_run_cannot_be_canceled(status):
+    with pytest.raises(Conflict, match=f"already ended as {status.value}"):
+        _run(status=status, finish_time=NOW).canceled(NOW)
+
+
+def test_archiving_changes_nothing_else():
+    run = _run(status=RunStatus.SUCCEEDED, finish_time=NOW)
+    archived = run.with_archived(True)
+    assert archived.archived and archived.with_archived(False) == run

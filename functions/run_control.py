@@ -1,0 +1,54 @@
+"""Changing a run from outside: POST /api/runs/{runId}/cancel, PATCH /api/runs/{runId}."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+
+from functions.http import handle, json_response
+from shared.errors import InvalidRequest
+from shared.wiring import Adapters
+
+bp = func.Blueprint()
+
+
+@bp.route(route="runs/{runId}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def cancel_run(req: func.HttpRequest) -> func.HttpResponse:
+    run_id = req.route_params["runId"]
+    return handle(req, lambda adapters: _cancel(run_id, adapters))
+
+
+@bp.route(route="runs/{runId}", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+def update_run(req: func.HttpRequest) -> func.HttpResponse:
+    run_id = req.route_params["runId"]
+    return handle(req, lambda adapters: _update(run_id, req.get_body(), adapters))
+
+
+def _cancel(run_id: str, adapters: Adapters) -> func.HttpResponse:
+    # The record is the signal: a builder holding the run polls it and stops
+    # the containers; a queued message is dropped when a builder sees it ended.
+    run = adapters.runs.update(run_id, lambda current: current.canceled(datetime.now(UTC)))
+    return json_response(run.to_api())
+
+
+def _update(run_id: str, body: bytes, adapters: Adapters) -> func.HttpResponse:
+    archived = _archived_flag(body)
+    run = adapters.runs.update(run_id, lambda current: current.with_archived(archived))
+    return json_response(run.to_api())
+
+
+def _archived_flag(body: bytes) -> bool:
+    try:
+        data: Any = json.loads(body or b"{}")
+    except ValueError:
+        raise InvalidRequest('the body is not valid JSON; send {"archived": true}') from None
+    if not isinstance(data, dict) or set(data) != {"archived"}:
+        raise InvalidRequest(
+            'send {"archived": true} or {"archived": false}: only archived can change'
+        )
+    if not isinstance(data["archived"], bool):
+        raise InvalidRequest("archived must be true or false")
+    return data["archived"]
