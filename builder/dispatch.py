@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from builder.quick_build import BuildJob, build_and_push
-from shared.errors import BuildFailed
+from builder.steps.task_run import run_task
+from shared.settings import Settings
 
 
 def execute_spec(job: BuildJob) -> None:
     if job.run.spec.is_multi_step:
-        raise BuildFailed("multi-step task files are not supported by this builder yet")
+        # Read here because BuildJob carries no settings yet; the builder's
+        # environment is the one its worker validated at start.
+        settings = Settings.from_env()
+        run_task(job, settings.registry, settings.allow_privileged)
+        return
     build_and_push(job)

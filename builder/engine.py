@@ -72,6 +72,11 @@ class DockerEngine:
     def __init__(self, client: docker.DockerClient) -> None:
         self._client = client
 
+    @property
+    def client(self) -> docker.DockerClient:
+        """The engine's client, for the containers, networks and volumes of multi-step runs."""
+        return self._client
+
     @classmethod
     def from_env(cls) -> DockerEngine:
         """The engine at ``DOCKER_HOST``, or the default socket."""

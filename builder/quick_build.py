@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from builder.engine import DockerEngine
 from builder.run_log import RunLog
@@ -29,6 +30,8 @@ class BuildJob:
     should_stop: Callable[[], bool]
     dependencies: Dependencies = field(default_factory=Dependencies)
     images: tuple[ImageOutput, ...] = ()
+    steps: tuple[dict[str, Any], ...] = ()
+    """Multi-step runs: each step's ``id``, ``status``, ``startTime``, ``finishTime``…"""
 
 
 def build_and_push(job: BuildJob) -> None:
@@ -79,6 +82,6 @@ def _used_dependencies(engine: DockerEngine, deps: DockerfileDeps) -> Dependenci
 
 def _push(job: BuildJob, image: ImageOutput) -> ImageOutput:
     job.log.note(f"Pushing {image.reference}")
-    pushed = job.engine.push(image.reference, on_output=job.log.line)
+    pushed = job.engine.push(image.reference, on_output=job.log.line, should_stop=job.should_stop)
     job.log.note(f"Successfully pushed image: {image.reference}@{pushed.digest}")
     return ImageOutput(image.registry, image.repository, image.tag, pushed.digest)

@@ -1,0 +1,1 @@
+"""Multi-step task runs: the per-run Docker resources, step execution, scheduling."""

@@ -1,0 +1,234 @@
+"""The Docker side of a multi-step run: its network, its workspace volume and
+the containers of ``cmd`` steps. Engine errors are translated here, once.
+
+No host path and no Docker socket is ever mounted: a step sees the run's
+workspace volume and nothing of the builder's machine.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+import tarfile
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.utils import parse_repository_tag
+
+from shared.errors import BuildFailed, TransientError
+
+logger = logging.getLogger(__name__)
+
+WORKSPACE_MOUNT = "/workspace"
+HELPER_IMAGE = "drydock/workspace-helper:1"
+"""An empty image (``FROM scratch``), built locally: a container to copy the
+context into the workspace volume, since nothing may be pulled."""
+WAIT_POLL_SECONDS = 0.5
+_DOCKER_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    command: list[str]
+    alias: str
+    environment: list[str] = field(default_factory=list)
+    entrypoint: str | None = None
+    user: str | None = None
+    working_dir: str | None = None
+    privileged: bool = False
+    ports: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()
+
+
+class RunResources:
+    """One run's network and workspace volume, named uniquely on the engine."""
+
+    def __init__(self, client: docker.DockerClient, run_id: str) -> None:
+        self._api = client.api
+        self.name = f"drydock-{run_id}-{secrets.token_hex(3)}"
+        self.network = self.name
+        self.volume = f"{self.name}-workspace"
+        self._detached: list[tuple[str, bool]] = []
+        self._lock = threading.Lock()
+
+    def create(self, context_dir: Path) -> None:
+        try:
+            self._api.create_network(self.network, driver="bridge", labels=_labels())
+            self._api.create_volume(self.volume, labels=_labels())
+            self._fill_workspace(context_dir)
+        except _DOCKER_ERRORS as exc:
+            raise TransientError(f"cannot prepare the run's network and volume: {exc}") from exc
+
+    def _fill_workspace(self, context_dir: Path) -> None:
+        self._ensure_helper_image()
+        binds = {self.volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"}}
+        helper = self._api.create_container(
+            HELPER_IMAGE,
+            command=["/none"],
+            host_config=self._api.create_host_config(binds=binds, network_mode="none"),
+            labels=_labels(),
+        )
+        try:
+            self._api.put_archive(helper["Id"], WORKSPACE_MOUNT, _tar_of(context_dir))
+        finally:
+            self._api.remove_container(helper["Id"], force=True)
+
+    def _ensure_helper_image(self) -> None:
+        with suppress(docker.errors.ImageNotFound):
+            self._api.inspect_image(HELPER_IMAGE)
+            return
+        dockerfile = io.BytesIO(b"FROM scratch\nLABEL org.drydock.helper=workspace\n")
+        for _ in self._api.build(fileobj=dockerfile, tag=HELPER_IMAGE, rm=True, decode=True):
+            pass
+
+    def detached(self, container_id: str, keep: bool) -> None:
+        with self._lock:
+            self._detached.append((container_id, keep))
+
+    def remove(self) -> None:
+        """Best effort: a leftover must not turn a finished run into a failure."""
+        kept = False
+        for container_id, keep in self._detached:
+            kept = kept or keep
+            with suppress(*_DOCKER_ERRORS):
+                if keep:
+                    self._api.disconnect_container_from_network(container_id, self.network)
+                else:
+                    self._api.remove_container(container_id, force=True)
+        with suppress(*_DOCKER_ERRORS):
+            self._api.remove_network(self.network)
+        if not kept:  # a kept container still mounts the workspace
+            with suppress(*_DOCKER_ERRORS):
+                self._api.remove_volume(self.volume, force=True)
+
+
+class Containers:
+    """Runs step containers on the run's network with the workspace mounted."""
+
+    def __init__(self, client: docker.DockerClient, resources: RunResources) -> None:
+        self._api = client.api
+        self._resources = resources
+
+    def has_image(self, image: str) -> bool:
+        try:
+            self._api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            return False
+        except _DOCKER_ERRORS as exc:
+            raise TransientError(f"cannot inspect {image}: {exc}") from exc
+        return True
+
+    def pull(self, image: str, on_output: Callable[[str], None]) -> None:
+        repository, tag = parse_repository_tag(image)
+        on_output(f"Pulling {image}")
+        try:
+            for chunk in self._api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+                if "error" in chunk or "errorDetail" in chunk:
+                    detail = chunk.get("errorDetail") or {}
+                    raise BuildFailed(
+                        f"pull of {image} failed: {detail.get('message') or chunk.get('error')}"
+                    )
+        except docker.errors.APIError as exc:
+            raise BuildFailed(f"pull of {image} failed: {exc.explanation or exc}") from exc
+        except _DOCKER_ERRORS as exc:
+            raise TransientError(f"the Docker Engine failed pulling {image}: {exc}") from exc
+
+    def start(self, spec: ContainerSpec) -> str:
+        try:
+            container = self._api.create_container(**self._create_args(spec))
+            self._api.start(container["Id"])
+        except docker.errors.APIError as exc:
+            raise BuildFailed(f"cannot start {spec.image}: {exc.explanation or exc}") from exc
+        except _DOCKER_ERRORS as exc:
+            raise TransientError(f"the Docker Engine failed starting {spec.image}: {exc}") from exc
+        return str(container["Id"])
+
+    def _create_args(self, spec: ContainerSpec) -> dict[str, Any]:
+        network = self._resources.network
+        ports = [_container_port(port) for port in (*spec.ports, *spec.expose)]
+        return {
+            "image": spec.image,
+            "command": spec.command or None,
+            "name": spec.name,
+            "entrypoint": spec.entrypoint,
+            "environment": spec.environment,
+            "user": spec.user or None,
+            "working_dir": spec.working_dir,
+            "ports": ports or None,
+            "labels": _labels(),
+            "host_config": self._api.create_host_config(
+                binds={self._resources.volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
+                network_mode=network,
+                privileged=spec.privileged,
+                port_bindings=dict(_port_binding(port) for port in spec.ports) or None,
+            ),
+            "networking_config": self._api.create_networking_config(
+                {network: self._api.create_endpoint_config(aliases=[spec.alias])}
+            ),
+        }
+
+    def follow_output(self, container_id: str, on_line: Callable[[str], None]) -> threading.Thread:
+        def read() -> None:
+            partial = b""
+            with suppress(*_DOCKER_ERRORS):
+                for chunk in self._api.logs(container_id, stream=True, follow=True):
+                    *lines, partial = (partial + chunk).split(b"\n")
+                    for line in lines:
+                        on_line(line.decode("utf-8", errors="replace").rstrip("\r"))
+            if partial:
+                on_line(partial.decode("utf-8", errors="replace"))
+
+        thread = threading.Thread(target=read, name=f"logs-{container_id[:12]}", daemon=True)
+        thread.start()
+        return thread
+
+    def wait(self, container_id: str, should_stop: Callable[[], bool]) -> int | None:
+        """The exit code, or None once ``should_stop`` said so (the container is killed)."""
+        while True:
+            if should_stop():
+                with suppress(*_DOCKER_ERRORS):
+                    self._api.kill(container_id)
+                return None
+            try:
+                result = self._api.wait(container_id, timeout=WAIT_POLL_SECONDS)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                continue
+            except _DOCKER_ERRORS as exc:
+                raise TransientError(f"the Docker Engine failed waiting: {exc}") from exc
+            return int(result.get("StatusCode", -1))
+
+    def remove(self, container_id: str) -> None:
+        with suppress(*_DOCKER_ERRORS):
+            self._api.remove_container(container_id, force=True)
+
+
+def _labels() -> dict[str, str]:
+    return {"org.drydock.run-resource": "true"}
+
+
+def _container_port(text: str) -> str:
+    port = text.rsplit(":", 1)[-1]
+    return port if "/" in port else f"{port}/tcp"
+
+
+def _port_binding(text: str) -> tuple[str, Any]:
+    host, sep, container = text.rpartition(":")
+    return _container_port(container), (int(host) if sep and host.isdigit() else None)
+
+
+def _tar_of(context_dir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path in sorted(context_dir.iterdir()):
+            archive.add(str(path), arcname=path.name)
+    return buffer.getvalue()
