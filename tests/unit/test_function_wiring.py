@@ -23,8 +23,19 @@ def bindings():
         ("post_build", "builds", ["POST"], "FUNCTION"),
         ("get_run", "runs/{runId}", ["GET"], "FUNCTION"),
         ("list_runs", "runs", ["GET"], "FUNCTION"),
+        ("post_run", "runs", ["POST"], "FUNCTION"),
         ("get_run_log", "runs/{runId}/logs", ["GET"], "FUNCTION"),
         ("health", "health", ["GET"], "ANONYMOUS"),
+        ("put_task", "tasks/{name}", ["PUT"], "FUNCTION"),
+        ("get_task", "tasks/{name}", ["GET"], "FUNCTION"),
+        ("delete_task", "tasks/{name}", ["DELETE"], "FUNCTION"),
+        ("list_tasks", "tasks", ["GET"], "FUNCTION"),
+        ("run_task", "tasks/{name}/runs", ["POST"], "FUNCTION"),
+        ("github_webhook", "webhooks/github", ["POST"], "ANONYMOUS"),
+        ("gitlab_webhook", "webhooks/gitlab", ["POST"], "ANONYMOUS"),
+        ("gitea_webhook", "webhooks/gitea", ["POST"], "ANONYMOUS"),
+        ("cancel_run", "runs/{runId}/cancel", ["POST"], "FUNCTION"),
+        ("update_run", "runs/{runId}", ["PATCH"], "FUNCTION"),
     ],
 )
 def test_http_routes(bindings, name, route, methods, auth):
@@ -38,3 +49,23 @@ def test_run_events_queue_trigger(bindings):
     assert trigger["type"] == "queueTrigger"
     assert trigger["queueName"] == "run-events"
     assert trigger["connection"] == "AzureWebJobsStorage"
+
+
+def test_run_events_poison_queue_trigger(bindings):
+    trigger = bindings["on_poisoned_run_event"]
+    assert trigger["type"] == "queueTrigger"
+    assert trigger["queueName"] == "run-events-poison"
+    assert trigger["connection"] == "AzureWebJobsStorage"
+
+
+def test_retention_timer_reads_its_schedule_setting(bindings):
+    trigger = bindings["purge_expired"]
+    assert trigger["type"] == "timerTrigger"
+    assert trigger["schedule"] == "%DRYDOCK_RETENTION_SCHEDULE%"
+
+
+def test_task_timers_run_every_ten_seconds_not_on_startup(bindings):
+    trigger = bindings["task_timers"]
+    assert trigger["type"] == "timerTrigger"
+    assert trigger["schedule"] == "*/10 * * * * *"
+    assert trigger.get("runOnStartup") in (None, False)
