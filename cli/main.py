@@ -14,6 +14,7 @@ import click
 
 from cli.api import ApiError, DrydockClient
 from cli.commands.build import build
+from cli.commands.run import run
 from cli.commands.runs import logs, runs
 from cli.commands.tasks import task
 from cli.settings import API_KEY_ENV, DEFAULT_URL, URL_ENV, resolve_settings
@@ -53,6 +54,7 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, debug: bool) -
 
 
 cli.add_command(build)
+cli.add_command(run)
 cli.add_command(logs)
 cli.add_command(runs)
 cli.add_command(task)

@@ -48,6 +48,13 @@ ALLOW_PRIVATE_NETWORKS = "DRYDOCK_ALLOW_PRIVATE_NETWORKS"
 """Allow loopback/private addresses for contexts, targets and registries (never link-local)."""
 BUILDER_CONCURRENCY = "DRYDOCK_BUILDER_CONCURRENCY"
 """Runs one builder process works on at once. Default 2."""
+ALLOW_PRIVILEGED = "DRYDOCK_ALLOW_PRIVILEGED"
+"""Let ``cmd`` steps with ``privileged: true`` run. Default false: a privileged
+container owns the engine's host, and with it every other run on it."""
+BUILDER_LEASE_SECONDS = "DRYDOCK_BUILDER_LEASE_SECONDS"
+"""How long a builder's hold on a run (its queue message and the run's lease) lasts
+without renewal; renewed every third of it. A builder killed mid-run is replaced
+after about this long. Default 60; tests shorten it."""
 
 DEFAULTS: Mapping[str, str] = {
     REGISTRY: "localhost:5000",
@@ -56,6 +63,8 @@ DEFAULTS: Mapping[str, str] = {
     LOG_RETENTION_DAYS: "30",
     ALLOW_PRIVATE_NETWORKS: "false",
     BUILDER_CONCURRENCY: "2",
+    BUILDER_LEASE_SECONDS: "60",
+    ALLOW_PRIVILEGED: "false",
 }
 
 MAX_BUILD_BODY_BYTES = 100 * 1024 * 1024
@@ -75,6 +84,8 @@ class Settings:
     log_retention_days: float
     allow_private_networks: bool
     builder_concurrency: int
+    builder_lease_seconds: float = 60.0
+    allow_privileged: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +100,10 @@ class Settings:
             log_retention_days=_positive_float(LOG_RETENTION_DAYS, env[LOG_RETENTION_DAYS]),
             allow_private_networks=_boolean(ALLOW_PRIVATE_NETWORKS, env[ALLOW_PRIVATE_NETWORKS]),
             builder_concurrency=int(_positive_float(BUILDER_CONCURRENCY, env[BUILDER_CONCURRENCY])),
+            builder_lease_seconds=_positive_float(
+                BUILDER_LEASE_SECONDS, env[BUILDER_LEASE_SECONDS]
+            ),
+            allow_privileged=_boolean(ALLOW_PRIVILEGED, env[ALLOW_PRIVILEGED]),
         )
 
 

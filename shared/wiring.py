@@ -11,6 +11,7 @@ from shared.settings import Settings
 from shared.storage.blobs import BlobContextStore, BlobLogStore
 from shared.storage.queues import BUILD_REQUESTS_QUEUE, RUN_EVENTS_QUEUE, StorageQueue
 from shared.storage.tables import TableRunStore, TableSecretStore
+from shared.storage.task_tables import TableDeliveryStore, TableTaskStore, TableTimerFiringStore
 from shared.submission import SubmissionServices
 
 
@@ -23,6 +24,9 @@ class Adapters:
     contexts: BlobContextStore
     build_queue: StorageQueue
     events_queue: StorageQueue
+    tasks: TableTaskStore
+    deliveries: TableDeliveryStore
+    timer_firings: TableTimerFiringStore
 
     def submission(self) -> SubmissionServices:
         return SubmissionServices(
@@ -59,6 +63,9 @@ def make_adapters(
         contexts=BlobContextStore(conn),
         build_queue=StorageQueue(conn, build_queue),
         events_queue=StorageQueue(conn, events_queue),
+        tasks=TableTaskStore(conn),
+        deliveries=TableDeliveryStore(conn),
+        timer_firings=TableTimerFiringStore(conn),
     )
     adapters.runs.ensure_tables()
     adapters.secrets.ensure_table()
@@ -66,6 +73,9 @@ def make_adapters(
     adapters.contexts.ensure_container()
     adapters.build_queue.ensure_queue()
     adapters.events_queue.ensure_queue()
+    adapters.tasks.ensure_table()
+    adapters.deliveries.ensure_table()
+    adapters.timer_firings.ensure_table()
     return adapters
 
 

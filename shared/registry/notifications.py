@@ -49,8 +49,8 @@ def parse_registry_notification(body: bytes) -> list[PushedTag]:
 def _pushed_tag(event: Any) -> PushedTag | None:
     if not isinstance(event, dict) or event.get("action") != "push":
         return None
-    target = event.get("target") if isinstance(event.get("target"), dict) else {}
-    request = event.get("request") if isinstance(event.get("request"), dict) else {}
+    target = _object(event.get("target"))
+    request = _object(event.get("request"))
     repository, tag = target.get("repository"), target.get("tag")
     host = request.get("host") or urlsplit(str(target.get("url") or "")).netloc
     if not (isinstance(repository, str) and isinstance(tag, str) and isinstance(host, str)):
@@ -59,3 +59,7 @@ def _pushed_tag(event: Any) -> PushedTag | None:
         return None
     digest = target.get("digest")
     return PushedTag(host.lower(), repository, tag, digest if isinstance(digest, str) else None)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
