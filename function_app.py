@@ -3,6 +3,7 @@
 import azure.functions as func
 
 from functions import (
+    base_images,
     builds_api,
     git_webhooks,
     health,
@@ -28,5 +29,6 @@ for blueprint in (
     git_webhooks.bp,
     task_schedules.bp,
     runs_submit_api.bp,
+    base_images.bp,
 ):
     app.register_functions(blueprint)

@@ -9,10 +9,13 @@ import tempfile
 import threading
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from builder.discovery import discover_task_dependencies
 from builder.engine import DockerEngine
 from builder.run_lifecycle import BuilderContext, execute_run
 from builder.worker import Worker
+from shared.errors import DrydockError
 from shared.runs import Run
 from shared.settings import Settings
 from shared.storage.queues import BUILD_REQUESTS_QUEUE, RUN_EVENTS_QUEUE
@@ -47,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         concurrency,
         settings.builder_lease_seconds,
         hand_back,
+        partial(_handle_other, ctx=ctx),
     )
     stop = threading.Event()
     on_signal = partial(_on_signal, stop=stop, hand_back=hand_back, grace=args.grace)
@@ -55,6 +59,16 @@ def main(argv: list[str] | None = None) -> None:
     log.info("builder taking runs from %s (concurrency %d)", args.queue, concurrency)
     worker.serve(stop)
     log.info("builder stopped")
+
+
+def _handle_other(body: dict[str, Any], ctx: BuilderContext) -> None:
+    if body.get("type") != "DiscoverDependencies":
+        log.warning("ignoring a message that is neither a run nor a known chore: %s", sorted(body))
+        return
+    try:
+        discover_task_dependencies(str(body.get("task", "")), ctx)
+    except DrydockError as exc:  # best effort: the task's first run records them anyway
+        log.warning("dependency discovery for task %s failed: %s", body.get("task"), exc)
 
 
 def _on_signal(

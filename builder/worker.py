@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from shared.runs import Run
 from shared.storage.queues import Delivery, StorageQueue
@@ -25,6 +26,7 @@ IDLE_POLL_SECONDS = 0.05
 MAX_IDLE_POLL_SECONDS = 0.1
 
 RunHandler = Callable[[str, int], "Run | None"]
+OtherHandler = Callable[[dict[str, Any]], None]
 
 
 class Worker:
@@ -35,9 +37,12 @@ class Worker:
         concurrency: int,
         lease_seconds: float = 60,
         hand_back: threading.Event | None = None,
+        handle_other: OtherHandler | None = None,
     ) -> None:
         self._queue = queue
         self._handle_run = handle_run
+        # Messages without a run id: best-effort chores such as dependency discovery.
+        self._handle_other = handle_other or (lambda body: None)
         self._visibility = max(1, round(lease_seconds))
         self._hand_back = hand_back or threading.Event()
         self._slots = threading.Semaphore(concurrency)
@@ -84,6 +89,8 @@ class Worker:
         holder.start()
         try:
             run_id = str(delivery.body.get("runId", ""))
+            if not run_id:
+                self._handle_other(delivery.body)
             outcome = self._handle_run(run_id, delivery.dequeue_count) if run_id else None
             holder.stop()
             if outcome is not None or not run_id:

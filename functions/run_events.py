@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
+from shared.base_image_rebuilds import follow_up_finished_run
 from shared.errors import InvalidRequest, NotFound
 from shared.run_events import record_outcome, record_poisoned_event
 from shared.storage.queues import RUN_EVENTS_POISON_QUEUE, RUN_EVENTS_QUEUE
@@ -20,14 +21,20 @@ log = logging.getLogger(__name__)
 
 @bp.queue_trigger(arg_name="msg", queue_name=RUN_EVENTS_QUEUE, connection="AzureWebJobsStorage")
 def on_run_event(msg: func.QueueMessage) -> None:
+    adapters = default_adapters()
     try:
         event = json.loads(msg.get_body())
-        changed = record_outcome(event, default_adapters().runs)
-    except (ValueError, InvalidRequest, NotFound) as exc:
+        changed = record_outcome(event, adapters.runs)
+        run, _ = adapters.runs.get(str(event["runId"]))
+    except (ValueError, KeyError, InvalidRequest, NotFound) as exc:
         # Permanent: retrying cannot help, so record it and drop the message.
         log.error("run event %s refused: %s", msg.id, exc)
         return
-    log.info("run event for %s recorded (changed=%s)", event.get("runId"), changed)
+    now = datetime.now(UTC)
+    chained = follow_up_finished_run(run, adapters.base_images, adapters.registry,
+                                     adapters.rebuild_starter(now))  # fmt: skip
+    log.info("run event for %s recorded (changed=%s, chained runs %s)", run.run_id, changed,
+             chained)  # fmt: skip
 
 
 @bp.queue_trigger(

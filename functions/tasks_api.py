@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from functions.http import handle, json_response
+from shared.base_image_rebuilds import base_image_status, discovery_message
 from shared.task_service import run_task_now, save_task
 from shared.wiring import Adapters
 
@@ -50,13 +51,16 @@ def _put(req: func.HttpRequest, adapters: Adapters) -> func.HttpResponse:
         if_match=req.headers.get("if-match"),
         if_none_match=req.headers.get("if-none-match"),
     )
+    # A builder parses the Dockerfile now, so base updates count before the first run.
+    adapters.build_queue.send(discovery_message(task.key))
     headers = {"ETag": etag, "Location": f"/api/tasks/{task.name}"}
     return json_response(task.to_api(), status=201 if created else 200, headers=headers)
 
 
 def _get(name: str, adapters: Adapters) -> func.HttpResponse:
     task, etag = adapters.tasks.get(name)
-    return json_response(task.to_api(), headers={"ETag": etag})
+    bases = base_image_status(task.key, adapters.base_images)
+    return json_response({**task.to_api(), "baseImages": bases}, headers={"ETag": etag})
 
 
 def _delete(name: str, adapters: Adapters) -> func.HttpResponse:

@@ -80,7 +80,7 @@ def submit_build(
         branch=origin.branch,
         base_image_update=origin.base_image_update,
         create_time=now,
-        spec=_spec(request, variables),
+        spec=_spec(request, variables, values or {}),
         images=tuple(
             _image_output(image, variables, services.registry) for image in request.images
         ),
@@ -97,7 +97,7 @@ def submit_build(
     return run
 
 
-def _spec(request: BuildRequest, variables: dict[str, str]) -> BuildSpec:
+def _spec(request: BuildRequest, variables: dict[str, str], values: dict[str, str]) -> BuildSpec:
     return BuildSpec(
         context=request.context or UPLOAD_CONTEXT,
         file=request.file,
@@ -109,6 +109,7 @@ def _spec(request: BuildRequest, variables: dict[str, str]) -> BuildSpec:
         platform=request.platform,
         target=request.target,
         timeout=request.timeout,
+        values=tuple(values.items()),  # a task file renders {{.Values.x}} in the builder
     )
 
 

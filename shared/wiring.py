@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
+from shared.base_image_rebuilds import TaskRebuildStarter
+from shared.registry.client import RegistryClient
+from shared.registry.credentials import credential_lookup
 from shared.settings import Settings
+from shared.storage.base_image_tables import BaseImageIndex
 from shared.storage.blobs import BlobContextStore, BlobLogStore
 from shared.storage.queues import BUILD_REQUESTS_QUEUE, RUN_EVENTS_QUEUE, StorageQueue
 from shared.storage.tables import TableRunStore, TableSecretStore
@@ -27,6 +33,12 @@ class Adapters:
     tasks: TableTaskStore
     deliveries: TableDeliveryStore
     timer_firings: TableTimerFiringStore
+    base_images: BaseImageIndex
+    registry: RegistryClient
+    """One per process: it caches registry tokens and rate-limit backoffs."""
+
+    def rebuild_starter(self, now: datetime) -> TaskRebuildStarter:
+        return TaskRebuildStarter(self.tasks, self.submission(), now)
 
     def submission(self) -> SubmissionServices:
         return SubmissionServices(
@@ -66,6 +78,8 @@ def make_adapters(
         tasks=TableTaskStore(conn),
         deliveries=TableDeliveryStore(conn),
         timer_firings=TableTimerFiringStore(conn),
+        base_images=BaseImageIndex(conn),
+        registry=RegistryClient(credentials=credential_lookup(os.environ)),
     )
     adapters.runs.ensure_tables()
     adapters.secrets.ensure_table()
@@ -76,6 +90,7 @@ def make_adapters(
     adapters.tasks.ensure_table()
     adapters.deliveries.ensure_table()
     adapters.timer_firings.ensure_table()
+    adapters.base_images.ensure_tables()
     return adapters
 
 
