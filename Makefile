@@ -4,13 +4,15 @@
 #   make test       install, start a separate test stack, run all tests, stop it
 #   make test-unit  unit tests only, no services
 #   make lint       ruff check, ruff format --check, mypy
+#   make bench      start a separate bench stack, run bench/, write docs/benchmarks.md
+#   make builder-image  build the builder's container image, drydock/builder:dev (infra/builder/)
 # Settings and ports: see `make help` (infra/local/stack.py --help) and docs/local-stack.md.
 
 SHELL := /bin/bash
 PYTHON := .venv/bin/python
 STACK := $(PYTHON) infra/local/stack.py
 
-.PHONY: help install install-venv run test test-unit lint
+.PHONY: help install install-venv run test test-unit lint bench builder-image
 
 help:
 	@python3 infra/local/stack.py --help
@@ -26,6 +28,12 @@ run: install
 
 test: install
 	@$(STACK) test
+
+bench: install
+	@$(STACK) bench
+
+builder-image:
+	@infra/builder/build-image.sh
 
 test-unit: install-venv
 	@$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
