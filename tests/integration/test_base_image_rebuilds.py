@@ -18,7 +18,6 @@ from shared.runs import RunStatus, Trigger
 from shared.submission import RunOrigin
 from shared.task_runs import start_task_run
 from shared.task_service import save_task
-from tests.integration.test_remote_contexts import web  # noqa: F401 - fixture
 from tests.support.archives import make_tar
 from tests.support.images import make_base_image
 
@@ -57,7 +56,7 @@ def _check(ctx, image: str) -> list[str]:
 
 def test_a_base_update_rebuilds_its_dependents_once_and_chains(
     ctx, web, docker_client, registry_host, unique_name
-):  # noqa: F811
+):
     url, routes = web
     base = f"{registry_host}/{unique_name}/base:1"
     v1 = make_base_image(docker_client, base, {"/etc/base-release": "one\n"})

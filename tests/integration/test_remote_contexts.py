@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,34 +18,6 @@ from tests.integration.conftest import submit_and_run
 from tests.support.archives import make_tar
 
 pytestmark = pytest.mark.integration
-
-
-class _Files(http.server.BaseHTTPRequestHandler):
-    """Test scaffolding: serves fixed bodies and redirects by path."""
-
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        status, headers, body = self.routes.get(self.path, (404, {}, b""))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def web() -> Iterator[tuple[str, dict]]:
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-    handler = type("Handler", (_Files,), {"routes": routes})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", routes
-    server.shutdown()
 
 
 def _free_port() -> int:
