@@ -22,8 +22,7 @@ from shared.storage.queues import Delivery, StorageQueue
 
 log = logging.getLogger(__name__)
 
-IDLE_POLL_SECONDS = 0.05
-MAX_IDLE_POLL_SECONDS = 0.1
+FIRST_IDLE_POLL_SECONDS = 0.01
 
 RunHandler = Callable[[str, int], "Run | None"]
 OtherHandler = Callable[[dict[str, Any]], None]
@@ -38,8 +37,10 @@ class Worker:
         lease_seconds: float = 60,
         hand_back: threading.Event | None = None,
         handle_other: OtherHandler | None = None,
+        max_idle_poll_seconds: float = 0.1,
     ) -> None:
         self._queue = queue
+        self._max_idle_poll = max_idle_poll_seconds
         self._handle_run = handle_run
         # Messages without a run id: best-effort chores such as dependency discovery.
         self._handle_other = handle_other or (lambda body: None)
@@ -52,10 +53,10 @@ class Worker:
     def serve(self, stop: threading.Event) -> None:
         """Until ``stop`` is set; then waits for the runs in hand to finish (or,
         once ``hand_back`` is set, to stop and be handed back)."""
-        idle = IDLE_POLL_SECONDS
+        idle = FIRST_IDLE_POLL_SECONDS
         while not stop.is_set():
             taken = self._take_work()
-            idle = IDLE_POLL_SECONDS if taken else min(idle * 2, MAX_IDLE_POLL_SECONDS)
+            idle = FIRST_IDLE_POLL_SECONDS if taken else min(idle * 2, self._max_idle_poll)
             if not taken:
                 stop.wait(idle)
         self._pool.shutdown(wait=True)

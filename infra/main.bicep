@@ -67,6 +67,9 @@ param builderLeaseSeconds string = '60'
 ])
 param allowPrivileged string = 'false'
 
+@description('DRYDOCK_BUILDER_IDLE_POLL_MS: longest wait between queue polls of an idle builder (ms). Each poll is a storage transaction: 100 ms is about 0.9 M a day per idle builder.')
+param builderIdlePollMs string = '100'
+
 @description('Largest number of Function App instances.')
 param maximumInstanceCount int = 40
 
@@ -444,6 +447,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'DRYDOCK_ALLOW_PRIVILEGED'
           value: allowPrivileged
+        }
+        {
+          name: 'DRYDOCK_BUILDER_IDLE_POLL_MS'
+          value: builderIdlePollMs
         }
       ])
     }

@@ -21,6 +21,8 @@ from shared.registry.manifests import ManifestDigest
 
 log = logging.getLogger(__name__)
 
+FAN_OUT_WORKERS = 16
+
 
 class DependencyIndex(Protocol):
     def dependents(self, image: str) -> list[Dependent]: ...
@@ -90,14 +92,18 @@ def check_image(
         return []
     current = _current_view(image, dependents, index, reader, now)
     kinds = {dependent.task: dependent.kind for dependent in dependents}
-    started = []
-    for rebuild in rebuilds_for(image, current, dependents):
-        if rebuild.task in chain or not starter.admits(rebuild.task, kinds[rebuild.task]):
-            continue  # a chain never loops back into a task it already rebuilt
-        run_id = _start_once(rebuild, index, starter, chain)
-        if run_id:
-            started.append(run_id)
-    return started
+    # A chain never loops back into a task it already rebuilt.
+    rebuilds = [r for r in rebuilds_for(image, current, dependents) if r.task not in chain]
+
+    def start(rebuild: Rebuild) -> str | None:
+        if not starter.admits(rebuild.task, kinds[rebuild.task]):
+            return None
+        return _start_once(rebuild, index, starter, chain)
+
+    # Each start is a few storage round trips; a popular base has a thousand
+    # dependents, so they go in parallel to be queued in seconds.
+    with ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix="rebuild") as pool:
+        return [run_id for run_id in pool.map(start, rebuilds) if run_id]
 
 
 def _current_view(

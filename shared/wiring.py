@@ -10,15 +10,26 @@ from datetime import datetime
 from functools import lru_cache
 
 from shared.base_image_rebuilds import TaskRebuildStarter
+from shared.notifications import NotificationServices, RetryPolicy, check_target_address
+from shared.notify_http import HttpNotificationSender
+from shared.registry.acr import AcrLogin, default_credential
 from shared.registry.client import RegistryClient
 from shared.registry.credentials import credential_lookup
 from shared.settings import Settings
 from shared.storage.base_image_tables import BaseImageIndex
 from shared.storage.blobs import BlobContextStore, BlobLogStore
-from shared.storage.queues import BUILD_REQUESTS_QUEUE, RUN_EVENTS_QUEUE, StorageQueue
+from shared.storage.queues import (
+    BUILD_REQUESTS_QUEUE,
+    NOTIFICATIONS_QUEUE,
+    RUN_EVENTS_QUEUE,
+    StorageQueue,
+)
 from shared.storage.tables import TableRunStore, TableSecretStore
 from shared.storage.task_tables import TableDeliveryStore, TableTaskStore, TableTimerFiringStore
 from shared.submission import SubmissionServices
+
+NOTIFICATIONS_TABLE = "drydockNotifications"
+"""One row per notification delivery id, inserted before its first message is sent."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,9 @@ class Adapters:
     base_images: BaseImageIndex
     registry: RegistryClient
     """One per process: it caches registry tokens and rate-limit backoffs."""
+    notifications_queue: StorageQueue
+    notification_claims: TableDeliveryStore
+    notification_sender: HttpNotificationSender
 
     def rebuild_starter(self, now: datetime) -> TaskRebuildStarter:
         return TaskRebuildStarter(self.tasks, self.submission(), now)
@@ -51,6 +65,25 @@ class Adapters:
             allow_private_networks=self.settings.allow_private_networks,
         )
 
+    def notification_services(self) -> NotificationServices:
+        return NotificationServices(
+            runs=self.runs,
+            tasks=self.tasks,
+            sender=self.notification_sender,
+            queue=self.notifications_queue,
+            resolve=resolve_host,
+            allow_private_networks=self.settings.allow_private_networks,
+            default_secret=self.settings.webhook_secret,
+            policy=RetryPolicy(
+                attempts=self.settings.notification_attempts,
+                first_delay=self.settings.notification_retry_seconds,
+            ),
+        )
+
+    def check_notification_target(self, url: str) -> None:
+        """InvalidRequest when ``url``'s host is an address Drydock must not post to."""
+        check_target_address(url, resolve_host, self.settings.allow_private_networks)
+
 
 def resolve_host(host: str) -> Sequence[str]:
     """Every address ``host`` resolves to; empty when it does not resolve."""
@@ -65,6 +98,7 @@ def make_adapters(
     settings: Settings,
     build_queue: str = BUILD_REQUESTS_QUEUE,
     events_queue: str = RUN_EVENTS_QUEUE,
+    notifications_queue: str = NOTIFICATIONS_QUEUE,
 ) -> Adapters:
     conn = settings.storage_connection
     adapters = Adapters(
@@ -79,7 +113,12 @@ def make_adapters(
         deliveries=TableDeliveryStore(conn),
         timer_firings=TableTimerFiringStore(conn),
         base_images=BaseImageIndex(conn),
-        registry=RegistryClient(credentials=credential_lookup(os.environ)),
+        registry=RegistryClient(
+            credentials=AcrLogin(default_credential(), credential_lookup(os.environ))
+        ),
+        notifications_queue=StorageQueue(conn, notifications_queue),
+        notification_claims=TableDeliveryStore(conn, NOTIFICATIONS_TABLE),
+        notification_sender=HttpNotificationSender(),
     )
     adapters.runs.ensure_tables()
     adapters.secrets.ensure_table()
@@ -91,6 +130,8 @@ def make_adapters(
     adapters.deliveries.ensure_table()
     adapters.timer_firings.ensure_table()
     adapters.base_images.ensure_tables()
+    adapters.notifications_queue.ensure_queue()
+    adapters.notification_claims.ensure_table()
     return adapters
 
 

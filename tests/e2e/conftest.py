@@ -8,6 +8,8 @@ import time
 import pytest
 import requests
 
+from tests.integration.conftest import web  # noqa: F401 - a loopback file server fixture
+
 
 @pytest.fixture(scope="session")
 def api_url() -> str:
