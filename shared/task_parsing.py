@@ -19,10 +19,12 @@ from shared.build_requests import parse_json_build_request
 from shared.context_url import parse_context_url
 from shared.errors import InvalidRequest
 from shared.image_ref import parse_image_ref
+from shared.notifications import parse_notifications
 from shared.schedules import check_schedule
 from shared.tasks import (
     BaseImageTriggerType,
     Credentials,
+    HistoryLimits,
     RegistryCredential,
     Task,
     TaskSecrets,
@@ -39,8 +41,10 @@ _BRANCH_PATTERN = re.compile(r"[^\x00-\x20\x7f~^:?\\]+")
 _BUILD_FIELDS = ("context", "file", "images", "buildArgs", "noPush", "platform", "target",
                  "timeout")  # fmt: skip
 _OWN_FIELDS = ("values", "status", "triggers", "supersedeQueuedRuns", "credentials",
-               "webhookSecret", "secretBuildArgs")  # fmt: skip
-_READ_ONLY = ("name", "secretBuildArgNames", "webhookSecretSet", "createTime", "updateTime")
+               "webhookSecret", "secretBuildArgs", "notifications", "historyLimits")  # fmt: skip
+_READ_ONLY = (
+    "name", "secretBuildArgNames", "webhookSecretSet", "createTime", "updateTime", "baseImages",
+)  # fmt: skip
 
 
 def check_task_name(name: str) -> None:
@@ -61,6 +65,8 @@ def parse_task(name: str, body: bytes, existing: Task | None, now: datetime, reg
     build = parse_json_build_request(
         json.dumps({key: data[key] for key in fields if data.get(key) is not None}).encode()
     )
+    notifications, notification_secrets = parse_notifications(data.get("notifications"), existing)
+    secrets = _secrets(data, build.secret_build_args, existing)
     task = Task(
         name=existing.name if existing else name,
         build=replace(build, images=tuple(build.images), secret_build_args={}),
@@ -69,9 +75,11 @@ def parse_task(name: str, body: bytes, existing: Task | None, now: datetime, reg
         triggers=_triggers(_object(data, "triggers")),
         supersede_queued_runs=_boolean(data, "supersedeQueuedRuns", True),
         credentials=_credentials(_object(data, "credentials")),
-        secrets=_secrets(data, build.secret_build_args, existing),
+        secrets=replace(secrets, notification_secrets=notification_secrets),
         create_time=existing.create_time if existing else now,
         update_time=now,
+        notifications=notifications,
+        history_limits=_history_limits(_object(data, "historyLimits")),
     )
     check_templates(task, registry)
     return task
@@ -106,6 +114,22 @@ def _triggers(data: Mapping[str, Any]) -> Triggers:
         ),
         timers=_timers(data.get("timers", [])),
     )
+
+
+def _history_limits(data: Mapping[str, Any]) -> HistoryLimits:
+    _only(data, ("succeeded", "failed"), "historyLimits")
+    limits = {}
+    for outcome in ("succeeded", "failed"):
+        value = data.get(outcome)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise InvalidRequest(
+                f"historyLimits.{outcome} must be a whole number of runs to keep (0 or more), "
+                "or null to keep all"
+            )
+        limits[outcome] = value
+    return HistoryLimits(**limits)
 
 
 def _branches(value: Any) -> tuple[str, ...]:
@@ -238,7 +262,7 @@ class _AnyValues(Mapping[str, str]):
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidRequest('the body must be a JSON object such as {"context": "https://…"}')

@@ -123,7 +123,9 @@ def test_a_tarball_build_runs_to_success_with_its_log(api, docker_client, unique
     assert offset == len(log.content)
     tail = api.get(f"/api/runs/{run['runId']}/logs?offset=10")
     assert tail.content == log.content[10:]
-    assert api.get("/api/runs?top=5").json()["runs"][0]["runId"] == run["runId"]
+    # Other runs may start meanwhile (this stack is shared by the whole e2e tier).
+    listed = api.get("/api/runs?top=50").json()["runs"]
+    assert run["runId"] in [item["runId"] for item in listed]
 
 
 def _registry() -> str:

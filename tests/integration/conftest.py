@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -15,6 +16,7 @@ from builder.run_lifecycle import BuilderContext, execute_run
 from shared.build_requests import BuildRequest
 from shared.runs import Run
 from shared.settings import Settings
+from shared.storage.base_image_tables import BaseImageIndex
 from shared.submission import submit_build
 from shared.wiring import make_adapters
 from tests.support.images import make_base_image
@@ -31,6 +33,11 @@ def ctx(storage_connection, registry_host, unique_name, tmp_path):
         }
     )
     adapters = make_adapters(settings, f"{unique_name}-builds", f"{unique_name}-events")
+    # A dependency index of its own: the test stack's host also hears the registry's
+    # push events and must not rebuild (or mark) this test's tasks first.
+    index = BaseImageIndex(storage_connection, f"{unique_name}idx", f"{unique_name}marks")
+    index.ensure_tables()
+    adapters = replace(adapters, base_images=index)
     workspace = tmp_path / "workspaces"
     workspace.mkdir()
     yield BuilderContext(adapters, DockerEngine.from_env(), workspace)
@@ -38,6 +45,11 @@ def ctx(storage_connection, registry_host, unique_name, tmp_path):
 
     queues = QueueServiceClient.from_connection_string(storage_connection)
     queues.delete_queue(f"{unique_name}-builds")
+    from azure.data.tables import TableServiceClient
+
+    tables = TableServiceClient.from_connection_string(storage_connection)
+    tables.delete_table(f"{unique_name}idx")
+    tables.delete_table(f"{unique_name}marks")
     queues.delete_queue(f"{unique_name}-events")
 
 
