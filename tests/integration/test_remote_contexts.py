@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,46 +14,18 @@ from shared.build_requests import parse_json_build_request
 from shared.runs import RunStatus
 from tests.integration.conftest import submit_and_run
 from tests.support.archives import make_tar
+from tests.support.git_server import git_daemon as serve_git
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def git_daemon(tmp_path) -> Iterator[tuple[str, Path]]:
-    """A bare repository served read-only by a real ``git daemon`` on loopback."""
+    """A bare repository root served read-only by a real ``git daemon`` on loopback."""
     root = tmp_path / "served"
     root.mkdir()
-    port = _free_port()
-    daemon = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            f"--base-path={root}",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            str(root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"git://127.0.0.1:{port}", root
-    daemon.terminate()
-    daemon.wait(timeout=10)
+    with serve_git(root) as url:
+        yield url, root
 
 
 def _git(*args: str, cwd: Path) -> str:
