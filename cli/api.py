@@ -52,7 +52,7 @@ class DrydockClient:
     def create_build_from_archive(
         self, archive: IO[bytes], params: list[tuple[str, str]]
     ) -> dict[str, Any]:
-        response = self._request(
+        response = self.request(
             "POST",
             "/api/builds",
             params=params,
@@ -63,16 +63,16 @@ class DrydockClient:
         return response.json()
 
     def create_build_from_url(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/api/builds", json=body).json()
+        return self.request("POST", "/api/builds", json=body).json()
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/api/runs/{run_id}").json()
+        return self.request("GET", f"/api/runs/{run_id}").json()
 
     def list_runs(self, params: dict[str, str]) -> dict[str, Any]:
-        return self._request("GET", "/api/runs", params=params).json()
+        return self.request("GET", "/api/runs", params=params).json()
 
     def read_log(self, run_id: str, offset: int) -> LogChunk:
-        response = self._request("GET", f"/api/runs/{run_id}/logs", params={"offset": offset})
+        response = self.request("GET", f"/api/runs/{run_id}/logs", params={"offset": offset})
         data = response.content
         next_offset = response.headers.get("X-Log-Offset")
         return LogChunk(
@@ -81,7 +81,7 @@ class DrydockClient:
             run_status=response.headers.get("X-Run-Status"),
         )
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", _TIMEOUT)
         url = self._base + path
         try:

@@ -105,13 +105,13 @@ def _values_file(source: str, name: str | None) -> dict[str, str]:
 # DrydockClient has no /api/runs methods yet (cli/api.py is not this change's
 # file); these two go through its one request helper so errors read the same.
 def _post_json(client: DrydockClient, body: dict[str, Any]) -> dict[str, Any]:
-    return client._request("POST", "/api/runs", json=body).json()
+    return client.request("POST", "/api/runs", json=body).json()
 
 
 def _post_archive(
     client: DrydockClient, archive: IO[bytes], params: list[tuple[str, str]]
 ) -> dict[str, Any]:
-    response = client._request(
+    response = client.request(
         "POST",
         "/api/runs",
         params=params,

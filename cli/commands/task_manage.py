@@ -111,7 +111,7 @@ def create(client: DrydockClient, name: str, **given: Any) -> None:
     if not given.get("context"):
         raise click.UsageError("--context is required to create a task")
     body = _body(TaskOptions(**given))
-    answer = client._request("PUT", f"/api/tasks/{name}", json=body,
+    answer = client.request("PUT", f"/api/tasks/{name}", json=body,
                              headers={"If-None-Match": "*"}).json()  # fmt: skip
     click.echo(json.dumps(answer, indent=2))
 
@@ -122,10 +122,10 @@ def create(client: DrydockClient, name: str, **given: Any) -> None:
 @click.pass_obj
 def update(client: DrydockClient, name: str, **given: Any) -> None:
     """Change the options given; everything else stays as it is."""
-    current = client._request("GET", f"/api/tasks/{name}")
+    current = client.request("GET", f"/api/tasks/{name}")
     body = _body(TaskOptions(**given), current.json())
     headers = {"If-Match": current.headers.get("ETag", "*")}
-    answer = client._request("PUT", f"/api/tasks/{name}", json=body, headers=headers).json()
+    answer = client.request("PUT", f"/api/tasks/{name}", json=body, headers=headers).json()
     click.echo(json.dumps(answer, indent=2))
 
 
@@ -141,7 +141,7 @@ def _body(options: TaskOptions, current: dict[str, Any] | None = None) -> dict[s
 @click.pass_obj
 def show(client: DrydockClient, name: str) -> None:
     """Show a task (secret values are never shown)."""
-    click.echo(json.dumps(client._request("GET", f"/api/tasks/{name}").json(), indent=2))
+    click.echo(json.dumps(client.request("GET", f"/api/tasks/{name}").json(), indent=2))
 
 
 @click.command("list")
@@ -149,7 +149,7 @@ def show(client: DrydockClient, name: str) -> None:
 @click.pass_obj
 def list_tasks(client: DrydockClient, output: str) -> None:
     """List tasks."""
-    tasks = client._request("GET", "/api/tasks").json().get("tasks", [])
+    tasks = client.request("GET", "/api/tasks").json().get("tasks", [])
     if output == "json":
         click.echo(json.dumps(tasks, indent=2))
         return
@@ -173,7 +173,7 @@ def delete(client: DrydockClient, name: str, yes: bool) -> None:
     """Delete a task; its runs stay."""
     if not yes:
         click.confirm(f"Delete task {name}?", abort=True)
-    client._request("DELETE", f"/api/tasks/{name}")
+    client.request("DELETE", f"/api/tasks/{name}")
     click.echo(f"Task {name} deleted.")
 
 
@@ -190,7 +190,7 @@ def run_task(client: DrydockClient, name: str, values: tuple[str, ...], no_logs:
         body = {"set": parse_key_values(values, "--set")}
     except InvalidOption as exc:
         raise click.UsageError(str(exc)) from exc
-    run = client._request("POST", f"/api/tasks/{name}/runs", json=body).json()
+    run = client.request("POST", f"/api/tasks/{name}/runs", json=body).json()
     click.echo(f"Queued a run with ID: {run['runId']}", err=no_wait)
     if no_wait:
         click.echo(json.dumps(run, indent=2))

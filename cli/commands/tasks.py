@@ -35,7 +35,7 @@ def list_runs(client: DrydockClient, **filters) -> None:
 @click.pass_obj
 def cancel_run(client: DrydockClient, run_id: str) -> None:
     """Cancel a run: a queued one never starts, a running one is stopped."""
-    run = client._request("POST", f"/api/runs/{run_id}/cancel").json()
+    run = client.request("POST", f"/api/runs/{run_id}/cancel").json()
     click.echo(f"Run {run['runId']} {run['status']}.")
 
 
@@ -51,5 +51,5 @@ def cancel_run(client: DrydockClient, run_id: str) -> None:
 def update_run(client: DrydockClient, run_id: str, no_archive: bool) -> None:
     """Archive or un-archive a run; prints the run."""
     body = {"archived": not no_archive}
-    run = client._request("PATCH", f"/api/runs/{run_id}", json=body).json()
+    run = client.request("PATCH", f"/api/runs/{run_id}", json=body).json()
     click.echo(json.dumps(run, indent=2))

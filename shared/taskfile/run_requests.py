@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from shared.build_requests import (
-    _check_file,
-    _json_object,
-    _pairs,
-    _string,
-    _string_map,
-    _timeout,
-)
 from shared.context_url import parse_context_url
 from shared.errors import InvalidRequest
+from shared.request_fields import (
+    check_file,
+    json_object,
+    pairs,
+    string_field,
+    string_map,
+    timeout_seconds,
+)
 from shared.run_ids import format_run_id
 from shared.runs import BuildSpec, Run, RunStatus
 from shared.submission import (
@@ -52,21 +52,21 @@ class RunRequest:
 
 
 def parse_json_run_request(body: bytes) -> RunRequest:
-    data = _json_object(body)
+    data = json_object(body)
     unknown = sorted(set(data) - _JSON_FIELDS)
     if unknown:
         known = ", ".join(sorted(_JSON_FIELDS))
         raise InvalidRequest(f"unknown field(s) {', '.join(unknown)}; known fields: {known}")
-    context = _string(data, "context")
+    context = string_field(data, "context")
     if context is not None:
         parse_context_url(context)
     return _validated(
         context=context,
-        file=_string(data, "file"),
-        values={**_string_map(data, "values"), **_string_map(data, "set")},
-        timeout=_timeout(data.get("timeout", 3600)),
-        cmd=_string(data, "cmd"),
-        task_file=_string(data, "taskFile"),
+        file=string_field(data, "file"),
+        values={**string_map(data, "values"), **string_map(data, "set")},
+        timeout=timeout_seconds(data.get("timeout", 3600)),
+        cmd=string_field(data, "cmd"),
+        task_file=string_field(data, "taskFile"),
     )
 
 
@@ -78,8 +78,8 @@ def parse_query_run_request(query: Sequence[tuple[str, str]]) -> RunRequest:
     return _validated(
         context=None,
         file=single.get("file") or None,
-        values=_pairs([value for name, value in query if name == "set"], "set"),
-        timeout=_timeout(single.get("timeout", "3600")),
+        values=pairs([value for name, value in query if name == "set"], "set"),
+        timeout=timeout_seconds(single.get("timeout", "3600")),
         cmd=single.get("cmd") or None,
         task_file=None,
     )
@@ -91,7 +91,7 @@ def _validated(**fields: Any) -> RunRequest:
     if len(given) != 1:
         raise InvalidRequest("give exactly one of file (a task YAML), taskFile or cmd")
     if request.file is not None:
-        _check_file(request.file)
+        check_file(request.file)
         if not request.file.lower().endswith((".yaml", ".yml")):
             raise InvalidRequest(f"file {request.file!r} must be a task file ending .yaml or .yml")
     if request.task_file is not None and request.context is not None:
