@@ -7,6 +7,8 @@ from functions import (
     builds_api,
     git_webhooks,
     health,
+    notifications,
+    openapi,
     retention,
     run_control,
     run_events,
@@ -30,5 +32,7 @@ for blueprint in (
     task_schedules.bp,
     runs_submit_api.bp,
     base_images.bp,
+    openapi.bp,
+    notifications.bp,
 ):
     app.register_functions(blueprint)

@@ -1,4 +1,5 @@
-"""Log retention: a timer that purges runs past ``DRYDOCK_LOG_RETENTION_DAYS``."""
+"""Log retention: a timer that purges runs past ``DRYDOCK_LOG_RETENTION_DAYS``, and
+those beyond their task's ``historyLimits``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.retention import purge_expired_runs, retention_period
+from shared.retention import purge_beyond_history, purge_expired_runs, retention_period
 from shared.wiring import default_adapters
 
 bp = func.Blueprint()
@@ -31,3 +32,8 @@ def purge_expired(timer: func.TimerRequest) -> None:
         report.skipped,
     )
     log.debug("retention purged: %s", " ".join(report.deleted_ids))
+    beyond = purge_beyond_history(
+        adapters.runs, adapters.tasks.list(), (adapters.logs, adapters.contexts, adapters.secrets)
+    )
+    log.info("history limits: purged %d runs, skipped %d", beyond.deleted, beyond.skipped)
+    log.debug("history limits purged: %s", " ".join(beyond.deleted_ids))

@@ -50,6 +50,7 @@ def _put(req: func.HttpRequest, adapters: Adapters) -> func.HttpResponse:
         adapters.settings.registry,
         if_match=req.headers.get("if-match"),
         if_none_match=req.headers.get("if-none-match"),
+        check_target=adapters.check_notification_target,
     )
     # A builder parses the Dockerfile now, so base updates count before the first run.
     adapters.build_queue.send(discovery_message(task.key))

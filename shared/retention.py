@@ -5,18 +5,25 @@ Selection is pure (``select_expired_runs``); ``purge_expired_runs`` walks the
 store page by page so memory stays flat however many runs there are, and is
 safe to run twice at once: the run entity goes first, ETag-guarded (an archive
 that lands meanwhile wins), and every delete tolerates "already gone".
+
+Tasks may also cap their history, as OpenShift's ``successfulBuildsHistoryLimit``
+and ``failedBuildsHistoryLimit`` do: ``purge_beyond_history`` deletes a task's
+finished, unarchived runs past the newest N of their outcome.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from shared.errors import NotFound
 from shared.ports import ExpiringRunStore, RunArtifacts
-from shared.runs import Run
+from shared.runs import Run, RunStatus
+from shared.tasks import HistoryLimits, Task
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +89,21 @@ def _purge_one(
     now: datetime,
     retention: timedelta,
 ) -> bool:
+    return _purge_if(run_id, runs, artifacts, lambda run: is_expired(run, now, retention))
+
+
+def _purge_if(
+    run_id: str,
+    runs: ExpiringRunStore,
+    artifacts: tuple[RunArtifacts, ...],
+    purgeable: Callable[[Run], bool],
+) -> bool:
     # Re-read for a fresh ETag: the listing may be minutes old on a big store.
     try:
         run, etag = runs.get(run_id)
     except NotFound:
         return False
-    if not is_expired(run, now, retention) or not runs.delete(run_id, etag):
+    if not purgeable(run) or not runs.delete(run_id, etag):
         return False
     # The record goes first: a crash below leaves an orphan blob, never a run
     # whose log has vanished while the API still shows it.
@@ -95,3 +111,59 @@ def _purge_one(
         store.delete(run_id)
     log.debug("purged run %s (finished %s)", run_id, run.finish_time)
     return True
+
+
+# ---- per-task history limits ------------------------------------------------------
+
+FAILED_OUTCOMES = frozenset({RunStatus.FAILED, RunStatus.CANCELED, RunStatus.ERROR,
+                             RunStatus.TIMEOUT})  # fmt: skip
+"""What ``historyLimits.failed`` counts: every end but success, as in OpenShift."""
+
+
+class TaskRunStore(ExpiringRunStore, Protocol):
+    def list(
+        self, *, task: str | None, status: str | None, trigger: str | None, top: int
+    ) -> Iterator[Run]: ...
+
+
+def history_outcome(run: Run) -> str | None:
+    """Which of a task's ``historyLimits`` a run counts against; None: neither."""
+    if run.archived or not run.status.is_terminal:
+        return None  # archived runs are kept whatever the limits, and do not count
+    return "succeeded" if run.status is RunStatus.SUCCEEDED else "failed"
+
+
+def select_beyond_history(runs: Iterable[Run], limits: HistoryLimits) -> Iterator[Run]:
+    """Of one task's runs, newest first, those past the newest N of their outcome."""
+    kept = {"succeeded": 0, "failed": 0}
+    for run in runs:
+        outcome = history_outcome(run)
+        limit = getattr(limits, outcome) if outcome else None
+        if outcome is None or limit is None:
+            continue
+        kept[outcome] += 1
+        if kept[outcome] > limit:
+            yield run
+
+
+def purge_beyond_history(
+    runs: TaskRunStore, tasks: Iterable[Task], artifacts: Iterable[RunArtifacts]
+) -> PurgeReport:
+    """Delete, task by task, the runs its ``historyLimits`` no longer keep."""
+    report = PurgeReport()
+    artifacts = tuple(artifacts)
+    for task in tasks:
+        limits = task.history_limits
+        if limits.succeeded is None and limits.failed is None:
+            continue
+        # Newest first and paged by the store, so memory stays flat for any history.
+        history = runs.list(task=task.name, status=None, trigger=None, top=sys.maxsize)
+        for candidate in select_beyond_history(history, limits):
+            # Re-checked on the fresh copy: an archive that landed meanwhile wins.
+            if _purge_if(candidate.run_id, runs, artifacts, lambda run: bool(history_outcome(run))):
+                report.deleted += 1
+                if len(report.deleted_ids) < MAX_IDS_LOGGED:
+                    report.deleted_ids.append(candidate.run_id)
+            else:
+                report.skipped += 1
+    return report

@@ -60,12 +60,6 @@ BUILDER_IDLE_POLL_MS = "DRYDOCK_BUILDER_IDLE_POLL_MS"
 latency is part of every build's wall time, but each poll is a storage
 transaction: 100 ms is about 0.9 M transactions a day per idle builder on Azure.
 Default 100; the local stack uses 25."""
-NOTIFICATION_ATTEMPTS = "DRYDOCK_NOTIFICATION_ATTEMPTS"
-"""Tries a run notification gets before it is given up (logged; the run is unaffected).
-Default 10, which with the default delays spans about four minutes."""
-NOTIFICATION_RETRY_SECONDS = "DRYDOCK_NOTIFICATION_RETRY_SECONDS"
-"""Wait before a notification's second try; doubled for each next one, capped at 60 s.
-Default 1."""
 
 DEFAULTS: Mapping[str, str] = {
     REGISTRY: "localhost:5000",
@@ -77,8 +71,6 @@ DEFAULTS: Mapping[str, str] = {
     BUILDER_LEASE_SECONDS: "60",
     ALLOW_PRIVILEGED: "false",
     BUILDER_IDLE_POLL_MS: "100",
-    NOTIFICATION_ATTEMPTS: "10",
-    NOTIFICATION_RETRY_SECONDS: "1",
 }
 
 MAX_BUILD_BODY_BYTES = 100 * 1024 * 1024
@@ -101,8 +93,6 @@ class Settings:
     builder_lease_seconds: float = 60.0
     allow_privileged: bool = False
     builder_idle_poll_seconds: float = 0.1
-    notification_attempts: int = 10
-    notification_retry_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -125,12 +115,6 @@ class Settings:
                 BUILDER_IDLE_POLL_MS, env[BUILDER_IDLE_POLL_MS]
             )
             / 1000,
-            notification_attempts=int(
-                _positive_float(NOTIFICATION_ATTEMPTS, env[NOTIFICATION_ATTEMPTS])
-            ),
-            notification_retry_seconds=_positive_float(
-                NOTIFICATION_RETRY_SECONDS, env[NOTIFICATION_RETRY_SECONDS]
-            ),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from shared.errors import Conflict, InvalidRequest, NotFound
@@ -22,6 +23,7 @@ def save_task(
     registry: str,
     if_match: str | None = None,
     if_none_match: str | None = None,
+    check_target: Callable[[str], None] | None = None,
 ) -> tuple[Task, str, bool]:
     """Create or replace a task; ``(task, etag, created)``.
 
@@ -37,6 +39,10 @@ def save_task(
     if if_match is not None and existing is None:
         raise NotFound(f"task {name!r} not found; create it first")
     task = parse_task(name, body, existing, now, registry)
+    # Notification targets are posted to by the server: refuse forbidden addresses now.
+    if check_target is not None:
+        for target in task.notifications:
+            check_target(target.url)
     return task, tasks.put(task, etag), existing is None
 
 
@@ -54,7 +60,7 @@ def run_task_now(
     task, _ = tasks.get(name)
     try:
         data = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidRequest('the body must be a JSON object like {"set": {"tag": "v1"}}')

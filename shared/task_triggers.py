@@ -99,7 +99,7 @@ def _payload(headers: Headers, body: bytes) -> dict[str, Any]:
         if content_type == "application/x-www-form-urlencoded":
             body = parse_qs(body.decode(), strict_parsing=True)["payload"][0].encode()
         data = json.loads(body)
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"the webhook body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidRequest("the webhook body must be a JSON object")

@@ -18,6 +18,7 @@ from typing import Any
 from shared.build_requests import BuildRequest
 from shared.context_url import GitContext, parse_context_url
 from shared.repo_urls import repo_key
+from shared.runs import RunStatus
 
 
 class TaskStatus(StrEnum):
@@ -96,11 +97,40 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class NotificationTarget:
+    """Where a task's finished runs are announced (``shared/notifications.py``); its
+    signing secret, if any, is in ``TaskSecrets.notification_secrets``."""
+
+    url: str
+    on: tuple[RunStatus, ...]
+
+    def to_api(self, secret_set: bool) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "on": [status.value for status in self.on],
+            "secretSet": secret_set,
+        }
+
+
+@dataclass(frozen=True)
+class HistoryLimits:
+    """How many finished runs of each outcome retention keeps per task; None: all."""
+
+    succeeded: int | None = None
+    failed: int | None = None
+
+    def to_api(self) -> dict[str, int | None]:
+        return {"succeeded": self.succeeded, "failed": self.failed}
+
+
+@dataclass(frozen=True)
 class TaskSecrets:
     """Values a task keeps but the API never returns."""
 
     webhook_secret: str | None = None
     secret_build_args: dict[str, str] = field(default_factory=dict)
+    notification_secrets: tuple[str | None, ...] = ()
+    """One per ``Task.notifications`` entry, in order; None: sign with the shared secret."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +146,8 @@ class Task:
     secrets: TaskSecrets = field(default_factory=TaskSecrets)
     create_time: datetime | None = None
     update_time: datetime | None = None
+    notifications: tuple[NotificationTarget, ...] = ()
+    history_limits: HistoryLimits = field(default_factory=HistoryLimits)
 
     @property
     def key(self) -> str:
@@ -144,6 +176,11 @@ class Task:
             return (ref.removeprefix("refs/heads/"),)
         return (default_branch,) if default_branch else ()
 
+    def notification_secret(self, index: int) -> str | None:
+        """The own signing secret of ``notifications[index]``, if it has one."""
+        secrets = self.secrets.notification_secrets
+        return secrets[index] if 0 <= index < len(secrets) else None
+
     def run_request(self, pull_request: bool = False) -> BuildRequest:
         """The build a run of this task submits, secrets included."""
         no_push = self.build.no_push or (pull_request and not self.triggers.pull_request_push)
@@ -170,6 +207,11 @@ class Task:
             "supersedeQueuedRuns": self.supersede_queued_runs,
             "credentials": self.credentials.to_api(),
             "webhookSecretSet": bool(self.secrets.webhook_secret),
+            "notifications": [
+                target.to_api(secret_set=bool(self.notification_secret(index)))
+                for index, target in enumerate(self.notifications)
+            ],
+            "historyLimits": self.history_limits.to_api(),
             "createTime": _iso(self.create_time),
             "updateTime": _iso(self.update_time),
         }

@@ -50,6 +50,8 @@ class Adapters:
     notifications_queue: StorageQueue
     notification_claims: TableDeliveryStore
     notification_sender: HttpNotificationSender
+    notification_policy: RetryPolicy = RetryPolicy()
+    """Attempts and backoff of notification deliveries; tests shorten it."""
 
     def rebuild_starter(self, now: datetime) -> TaskRebuildStarter:
         return TaskRebuildStarter(self.tasks, self.submission(), now)
@@ -74,10 +76,7 @@ class Adapters:
             resolve=resolve_host,
             allow_private_networks=self.settings.allow_private_networks,
             default_secret=self.settings.webhook_secret,
-            policy=RetryPolicy(
-                attempts=self.settings.notification_attempts,
-                first_delay=self.settings.notification_retry_seconds,
-            ),
+            policy=self.notification_policy,
         )
 
     def check_notification_target(self, url: str) -> None:

@@ -33,7 +33,7 @@ def parse_registry_notification(body: bytes) -> list[PushedTag]:
     """Every tag push in the body; other events are ignored, malformed JSON refused."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"the notification is not valid JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         events: Iterable[Any] = data["events"]

@@ -18,6 +18,8 @@ BUILD_REQUESTS_QUEUE = "build-requests"
 RUN_EVENTS_QUEUE = "run-events"
 RUN_EVENTS_POISON_QUEUE = RUN_EVENTS_QUEUE + "-poison"
 """Where the host moves a run event after its fifth failed dequeue."""
+NOTIFICATIONS_QUEUE = "notifications"
+"""One message per notification delivery attempt (``shared/notifications.py``)."""
 
 
 def encode_message(message: dict[str, Any]) -> str:
@@ -51,9 +53,12 @@ class StorageQueue:
         except AzureError as exc:
             raise TransientError(f"queue storage is unreachable: {exc}") from exc
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], visibility_timeout: int | None = None) -> None:
+        """Enqueue ``message``; with ``visibility_timeout``, it appears that many seconds later."""
         try:
-            self._client.send_message(encode_message(message))
+            self._client.send_message(
+                encode_message(message), visibility_timeout=visibility_timeout
+            )
         except AzureError as exc:
             raise TransientError(f"could not enqueue on {self.name}: {exc}") from exc
 

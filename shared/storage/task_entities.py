@@ -9,9 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.build_requests import BuildRequest
+from shared.runs import RunStatus
 from shared.tasks import (
     BaseImageTriggerType,
     Credentials,
+    HistoryLimits,
+    NotificationTarget,
     RegistryCredential,
     Task,
     TaskSecrets,
@@ -27,6 +30,7 @@ def task_to_entity(task: Task) -> dict[str, Any]:
     secrets = {
         "webhookSecret": task.secrets.webhook_secret,
         "secretBuildArgs": task.secrets.secret_build_args,
+        "notificationSecrets": list(task.secrets.notification_secrets),
     }
     return {
         "PartitionKey": PARTITION,
@@ -55,9 +59,15 @@ def entity_to_task(entity: dict[str, Any]) -> Task:
         secrets=TaskSecrets(
             webhook_secret=secrets.get("webhookSecret"),
             secret_build_args=dict(secrets.get("secretBuildArgs") or {}),
+            notification_secrets=tuple(secrets.get("notificationSecrets") or ()),
         ),
         create_time=_time(entity.get("createTime")),
         update_time=_time(entity.get("updateTime")),
+        notifications=tuple(
+            NotificationTarget(n["url"], tuple(RunStatus(status) for status in n["on"]))
+            for n in data.get("notifications") or ()
+        ),
+        history_limits=HistoryLimits(**(data.get("historyLimits") or {})),
     )
 
 

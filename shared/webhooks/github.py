@@ -64,7 +64,10 @@ def _pull_request(payload: dict[str, Any], pr_actions: Collection[str]) -> GitEv
     action = text(payload, "action") or ""
     if action not in pr_actions:
         return Ignored(f"pull request action {action!r} starts nothing")
-    number = payload.get("number") or (payload.get("pull_request") or {}).get("number")
+    pull_request = payload.get("pull_request")
+    number = payload.get("number")
+    if not number and isinstance(pull_request, dict):  # a hostile payload may send any type
+        number = pull_request.get("number")
     return GitEvent(
         kind=EventKind.PULL_REQUEST,
         repo_urls=repository_urls(payload),

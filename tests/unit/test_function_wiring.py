@@ -36,6 +36,7 @@ def bindings():
         ("gitea_webhook", "webhooks/gitea", ["POST"], "ANONYMOUS"),
         ("cancel_run", "runs/{runId}/cancel", ["POST"], "FUNCTION"),
         ("update_run", "runs/{runId}", ["PATCH"], "FUNCTION"),
+        ("openapi_document", "openapi.json", ["GET"], "ANONYMOUS"),
     ],
 )
 def test_http_routes(bindings, name, route, methods, auth):
@@ -55,6 +56,13 @@ def test_run_events_poison_queue_trigger(bindings):
     trigger = bindings["on_poisoned_run_event"]
     assert trigger["type"] == "queueTrigger"
     assert trigger["queueName"] == "run-events-poison"
+    assert trigger["connection"] == "AzureWebJobsStorage"
+
+
+def test_notifications_queue_trigger(bindings):
+    trigger = bindings["send_notification"]
+    assert trigger["type"] == "queueTrigger"
+    assert trigger["queueName"] == "notifications"
     assert trigger["connection"] == "AzureWebJobsStorage"
 
 
