@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from builder.paths import path_inside
 from shared.archive import extract_archive
 from shared.context_url import GitContext, TarballContext, check_address_allowed, parse_context_url
 from shared.errors import BuildFailed
@@ -114,8 +115,8 @@ def _clone(
 def _subfolder(root: Path, subfolder: str | None) -> Path:
     if not subfolder:
         return root
-    folder = (root / subfolder).resolve()
-    if not folder.is_relative_to(root.resolve()) or not folder.is_dir():
+    folder = path_inside(root, subfolder)
+    if folder is None or not folder.is_dir():
         raise BuildFailed(f"the subfolder {subfolder!r} does not exist in the repository")
     return folder
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from builder.contexts import fetch_context
+from builder.paths import path_inside
 from builder.run_lifecycle import BuilderContext
 from shared.base_image_rebuilds import register_discovered
 from shared.base_images import BUILDTIME, RUNTIME
@@ -52,7 +53,7 @@ def _dockerfile_text(context: str, file: str, workspace: Path, ctx: BuilderConte
     root = fetch_context(context, "discovery", workspace, ctx.adapters.contexts,
                          ctx.adapters.settings.allow_private_networks, None,
                          DISCOVERY_TIMEOUT_SECONDS)  # fmt: skip
-    path = (root / file).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
+    path = path_inside(root, file)
+    if path is None or not path.is_file():
         raise DrydockError(f"{file} not found in the context")
     return path.read_text(encoding="utf-8", errors="replace")

@@ -30,6 +30,7 @@ import requests
 import urllib3
 from docker.utils import parse_repository_tag
 
+from builder.paths import path_inside
 from shared.errors import BuildFailed, TransientError
 
 logger = logging.getLogger(__name__)
@@ -209,9 +210,8 @@ class DockerEngine:
 def _check_dockerfile(context_dir: Path, dockerfile: str) -> None:
     """Refuse a missing Dockerfile before the engine is asked, and one outside the
     context: docker-py would read it from the builder's own disk."""
-    root = context_dir.resolve()
-    path = (root / dockerfile).resolve()
-    if os.path.isabs(dockerfile) or not path.is_relative_to(root) or not path.is_file():
+    path = path_inside(context_dir, dockerfile)
+    if os.path.isabs(dockerfile) or path is None or not path.is_file():
         raise BuildFailed(f"Dockerfile '{dockerfile}' not found in the context")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.engine import DockerEngine
+from builder.paths import path_inside
 from builder.run_log import RunLog
 from shared.dockerfile_deps import DockerfileDeps, discover_base_images
 from shared.errors import BuildFailed
@@ -56,8 +57,8 @@ def build_and_push(job: BuildJob) -> None:
 
 
 def _dockerfile_text(job: BuildJob) -> str:
-    path = (job.context_dir / job.run.spec.file).resolve()
-    if not path.is_relative_to(job.context_dir.resolve()) or not path.is_file():
+    path = path_inside(job.context_dir, job.run.spec.file)
+    if path is None or not path.is_file():
         raise BuildFailed(f"Dockerfile {job.run.spec.file!r} not found in the context")
     return path.read_text(encoding="utf-8", errors="replace")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.engine import BuildCanceled, DockerEngine
+from builder.paths import path_inside
 from builder.steps.containers import WORKSPACE_MOUNT, Containers, ContainerSpec, RunResources
 from builder.steps.errors import StepStopped, StepTimedOut
 from shared.dockerfile_deps import discover_base_images
@@ -109,8 +110,8 @@ def _run_once(step: Step, env: StepEnvironment) -> int | None:
 def _build(step: Step, env: StepEnvironment, watch: StepWatch) -> None:
     assert step.build is not None
     build = step.build
-    context = (env.context_dir / build.context).resolve()
-    if not context.is_relative_to(env.context_dir.resolve()) or not context.is_dir():
+    context = path_inside(env.context_dir, build.context)
+    if context is None or not context.is_dir():
         raise BuildFailed(f"step {step.id}: build context {build.context!r} is not in the context")
     dockerfile = build.dockerfile or "Dockerfile"
     args = _build_args(step, env.task)
