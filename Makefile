@@ -3,6 +3,7 @@
 #   make run        install what is missing, start the local stack (Ctrl-C stops it)
 #   make test       install, start a separate test stack, run all tests, stop it
 #   make test-unit  unit tests only, no services
+#   make test-faults  the fault tier (tests/faults: services killed mid-run) on a test stack
 #   make lint       ruff check, ruff format --check, mypy
 #   make bench      start a separate bench stack, run bench/, write docs/benchmarks.md
 #   make builder-image  build the builder's container image, drydock/builder:dev (infra/builder/)
@@ -12,7 +13,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 STACK := $(PYTHON) infra/local/stack.py
 
-.PHONY: help install install-venv run test test-unit lint bench builder-image
+.PHONY: help install install-venv run test test-unit test-faults lint bench builder-image
 
 help:
 	@python3 infra/local/stack.py --help
@@ -28,6 +29,11 @@ run: install
 
 test: install
 	@$(STACK) test
+
+# The stack runs tests/unit, integration and e2e plus these arguments: -m faults
+# selects only the fault tier from them and tests/faults.
+test-faults: install
+	@PYTEST_ARGS="tests/faults -m faults $(PYTEST_ARGS)" $(STACK) test
 
 bench: install
 	@$(STACK) bench

@@ -17,7 +17,14 @@ DEFAULT_DOCKER_SOCKET = "unix:///var/run/docker.sock"
 def azurite_service(profile: Profile) -> Service:
     blob, queue, table = profile.azurite_port, profile.azurite_port + 1, profile.azurite_port + 2
     location = profile.data / "azurite"
-    command = [str(AZURITE), "--location", str(location), "--skipApiVersionCheck", "--loose"]
+    command = [
+        str(AZURITE),
+        "--location",
+        str(location),
+        "--skipApiVersionCheck",
+        "--loose",
+        "--disableTelemetry",
+    ]  # nothing may call out from here
     for kind, port in (("blob", blob), ("queue", queue), ("table", table)):
         command += [f"--{kind}Host", "127.0.0.1", f"--{kind}Port", str(port)]
     return Service(
