@@ -1,7 +1,7 @@
 """A baseline, not benchmark 5: raw HTTP capacity of the functions host.
 
-Webhook ingestion (benchmark 5) comes once webhooks exist. Until then this
-measures what the host itself can take: ``GET /api/health`` (anonymous, one
+Webhook ingestion (benchmark 5, bench/ingestion.py) stands on this: what the
+host itself can take: ``GET /api/health`` (anonymous, one
 storage round trip: it ensures the build queue exists) and ``POST /api/builds``
 with a JSON body that fails validation (key checked, body parsed, ``400``, no
 storage write). N clients, each on its own keep-alive connection, share a fixed
@@ -143,8 +143,8 @@ def render(result: Result, machine_now: Machine, command: str) -> str:
         [
             "## Baseline (not benchmark 5): raw HTTP capacity of the functions host\n\n",
             stamp(machine_now, command),
-            "\nBenchmark 5 (signed webhook pushes through the host to `Queued` runs) waits for "
-            "the webhooks. This is the floor it will stand on: what `python -m devhost` "
+            "\nBenchmark 5 (signed webhook pushes through the host to `Queued` runs) stands on "
+            "this floor: what `python -m devhost` "
             "answers per second with no build work behind it. `GET /api/health` is anonymous "
             "and makes one storage round trip (it ensures the build queue exists); "
             "`POST /api/builds` with an unknown field is key-checked, parsed and refused with "

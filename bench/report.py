@@ -18,8 +18,18 @@ from pathlib import Path
 
 from bench.stats import Summary
 
-ORDER = ("overhead", "pickup", "log_latency", "http_baseline")
-"""Section order; benchmarks still to come go after these."""
+ORDER = (
+    "overhead",
+    "pickup",
+    "detection",
+    "poll_scale",
+    "fanout",
+    "ingestion",
+    "http_baseline",
+    "log_latency",
+    "retention",
+)
+"""Section order: the issue's numbering, each baseline next to its benchmark."""
 
 _SECTION = re.compile(
     r"<!-- bench:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /bench:(?P=name) -->\n", re.S
