@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,23 +38,29 @@ class IndexWithUses(DependencyIndex, Protocol):
 
 @dataclass(frozen=True)
 class TaskRebuildStarter:
-    """Starts ``BaseImageUpdate`` runs of tasks whose trigger admits the base."""
+    """Starts ``BaseImageUpdate`` runs of tasks whose trigger admits the base.
+
+    One starter serves one check: the task read to admit a rebuild is the one
+    started, which also spares a second read per dependent on a large fan-out.
+    """
 
     tasks: TaskLookup
     submission: SubmissionServices
     now: datetime
+    _seen: dict[str, Task] = field(default_factory=dict, compare=False, repr=False)
 
     def admits(self, task: str, kind: str) -> bool:
         try:
             found, _ = self.tasks.get(task)
         except NotFound:
             return False
+        self._seen[task] = found
         triggers = found.triggers
         return (found.enabled and triggers.base_image_enabled
                 and trigger_admits(triggers.base_image_type.value, kind))  # fmt: skip
 
     def start(self, rebuild: Rebuild, chain: Sequence[str]) -> str | None:
-        task, _ = self.tasks.get(rebuild.task)
+        task = self._seen.get(rebuild.task) or self.tasks.get(rebuild.task)[0]
         update = {**rebuild.update(), "chain": ",".join([*chain, task.name])}
         origin = RunOrigin(trigger=Trigger.BASE_IMAGE_UPDATE, task=task.name,
                            base_image_update=update)  # fmt: skip
