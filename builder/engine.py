@@ -100,9 +100,15 @@ class DockerEngine:
         platform: str | None,
         on_output: Callable[[str], None],
         should_stop: Callable[[], bool] = _never,
+        pull: bool = True,
+        nocache: bool = False,
     ) -> str:
         """Build ``dockerfile`` (relative to ``context_dir``), tag the result with
-        every tag and return the image id (``sha256:…``)."""
+        every tag and return the image id (``sha256:…``).
+
+        ``pull=False`` builds on the bases the engine has locally: for a base an
+        earlier step of the same run built and never pushed. ``nocache`` reuses
+        no layer (``docker build --no-cache``)."""
         _check_dockerfile(context_dir, dockerfile)
         first_tag = tags[0] if tags else None
         other_tags = list(tags[1:])
@@ -116,9 +122,10 @@ class DockerEngine:
                 buildargs=dict(build_args),
                 target=target or None,
                 platform=platform or None,
-                # Always build on the base as the registry has it now; the layer
-                # cache still serves every step that did not change.
-                pull=True,
+                # By default, build on the base as the registry has it now; the
+                # layer cache still serves every step that did not change.
+                pull=pull,
+                nocache=nocache,
                 rm=True,
                 forcerm=True,
                 decode=True,

@@ -34,6 +34,11 @@ class RunLog:
         self._store.create(self._run_id)
         self._flusher.start()
 
+    def add_secrets(self, secrets: list[str]) -> None:
+        """Secrets learnt mid-run (a task file's secret volumes) are masked from now on."""
+        with self._lock:
+            self._masker = self._masker.extended(secrets)
+
     def write(self, text: str) -> None:
         """Docker output as it comes; a secret split across calls is still masked."""
         with self._lock:

@@ -24,10 +24,17 @@ class SecretMasker:
         # contains a shorter one is masked whole rather than leaving its remainder.
         unique = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
         self._mask = mask
+        self._secrets = unique
         self._pattern = re.compile("|".join(map(re.escape, unique))) if unique else None
         self._longest = len(unique[0]) if unique else 0
         self._proper_prefixes = {s[:k] for s in unique for k in range(1, len(s))}
         self._pending = ""
+
+    def extended(self, secrets: Iterable[str]) -> SecretMasker:
+        """A masker for these secrets too, keeping the text held back so far."""
+        more = SecretMasker([*self._secrets, *secrets], self._mask)
+        more._pending = self._pending
+        return more
 
     def mask(self, text: str) -> str:
         """Mask ``text`` in one go (no streaming state involved)."""

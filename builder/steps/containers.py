@@ -2,7 +2,8 @@
 the containers of ``cmd`` steps. Engine errors are translated here, once.
 
 No host path and no Docker socket is ever mounted: a step sees the run's
-workspace volume and nothing of the builder's machine.
+workspace volume, the task file's secret volumes (engine volumes too, mounted
+read-only, removed with the run) and nothing of the builder's machine.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import secrets
 import tarfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ import requests
 from docker.utils import parse_repository_tag
 
 from shared.errors import BuildFailed, TransientError
+from shared.taskfile.model import SecretVolume
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class ContainerSpec:
     privileged: bool = False
     ports: tuple[str, ...] = ()
     expose: tuple[str, ...] = ()
+    read_only_volumes: tuple[tuple[str, str], ...] = ()
+    """``(engine volume, path in the container)``: the run's secret volumes."""
 
 
 class RunResources:
@@ -58,20 +62,30 @@ class RunResources:
         self.name = f"drydock-{run_id}-{secrets.token_hex(3)}"
         self.network = self.name
         self.volume = f"{self.name}-workspace"
+        self._secret_volumes: dict[str, str] = {}
         self._detached: list[tuple[str, bool]] = []
         self._lock = threading.Lock()
 
-    def create(self, context_dir: Path) -> None:
+    def create(self, context_dir: Path, secret_volumes: Sequence[SecretVolume] = ()) -> None:
         try:
             self._api.create_network(self.network, driver="bridge", labels=_labels())
             self._api.create_volume(self.volume, labels=_labels())
-            self._fill_workspace(context_dir)
+            self._fill(self.volume, _tar_of(context_dir))
+            for index, secret in enumerate(secret_volumes):
+                # Task-file volume names are free text; engine names are ours.
+                volume = self._secret_volumes[secret.name] = f"{self.name}-secret-{index}"
+                self._api.create_volume(volume, labels=_labels())
+                self._fill(volume, _tar_of_files(secret.files))
         except _DOCKER_ERRORS as exc:
-            raise TransientError(f"cannot prepare the run's network and volume: {exc}") from exc
+            raise TransientError(f"cannot prepare the run's network and volumes: {exc}") from exc
 
-    def _fill_workspace(self, context_dir: Path) -> None:
+    def secret_volume(self, name: str) -> str:
+        """The engine volume holding the task file's secret volume ``name``."""
+        return self._secret_volumes[name]
+
+    def _fill(self, volume: str, archive: bytes) -> None:
         self._ensure_helper_image()
-        binds = {self.volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"}}
+        binds = {volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"}}
         helper = self._api.create_container(
             HELPER_IMAGE,
             command=["/none"],
@@ -79,7 +93,7 @@ class RunResources:
             labels=_labels(),
         )
         try:
-            self._api.put_archive(helper["Id"], WORKSPACE_MOUNT, _tar_of(context_dir))
+            self._api.put_archive(helper["Id"], WORKSPACE_MOUNT, archive)
         finally:
             self._api.remove_container(helper["Id"], force=True)
 
@@ -107,9 +121,10 @@ class RunResources:
                     self._api.remove_container(container_id, force=True)
         with suppress(*_DOCKER_ERRORS):
             self._api.remove_network(self.network)
-        if not kept:  # a kept container still mounts the workspace
-            with suppress(*_DOCKER_ERRORS):
-                self._api.remove_volume(self.volume, force=True)
+        if not kept:  # a kept container still mounts the volumes
+            for volume in (self.volume, *self._secret_volumes.values()):
+                with suppress(*_DOCKER_ERRORS):
+                    self._api.remove_volume(volume, force=True)
 
 
 class Containers:
@@ -167,7 +182,13 @@ class Containers:
             "ports": ports or None,
             "labels": _labels(),
             "host_config": self._api.create_host_config(
-                binds={self._resources.volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"}},
+                binds={
+                    self._resources.volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"},
+                    **{
+                        volume: {"bind": path, "mode": "ro"}
+                        for volume, path in spec.read_only_volumes
+                    },
+                },
                 network_mode=network,
                 privileged=spec.privileged,
                 port_bindings=dict(_port_binding(port) for port in spec.ports) or None,
@@ -231,4 +252,15 @@ def _tar_of(context_dir: Path) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for path in sorted(context_dir.iterdir()):
             archive.add(str(path), arcname=path.name)
+    return buffer.getvalue()
+
+
+def _tar_of_files(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """Secret files, readable by any user a step runs as, writable by none."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, content in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(content), 0o444
+            archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()

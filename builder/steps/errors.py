@@ -11,3 +11,8 @@ class StepTimedOut(BuildFailed):
 
 class StepStopped(BuildFailed):
     """The run is ending (another step failed, or it was canceled): the step was stopped."""
+
+
+class TaskTimedOut(StepTimedOut):
+    """The task file's ``totalTimeout`` passed: every step is stopped and the run
+    ends ``Timeout``, as for a step's own timeout."""

@@ -17,7 +17,7 @@ from typing import Any
 from builder.engine import BuildCanceled
 from builder.quick_build import BuildJob
 from builder.steps.containers import Containers, RunResources
-from builder.steps.errors import StepStopped, StepTimedOut
+from builder.steps.errors import StepStopped, StepTimedOut, TaskTimedOut
 from builder.steps.step_runner import StepEnvironment, run_step
 from shared.errors import BuildFailed
 from shared.runs import Dependencies
@@ -45,6 +45,7 @@ def run_task_steps(
 ) -> None:
     """Run every step; fills ``job.images``, ``job.dependencies`` and ``job.steps``."""
     client = job.engine.client
+    stop_reason = _stop_reason(job.should_stop, task.total_timeout)
     progress = _Progress({s.id: {"id": s.id, "status": "Queued", "startTime": None,
                                  "finishTime": None} for s in task.steps})  # fmt: skip
     env = StepEnvironment(
@@ -54,13 +55,18 @@ def run_task_steps(
         containers=Containers(client, resources),
         resources=resources,
         log_line=job.log.line,
-        run_stopping=lambda: job.should_stop() or progress.ending is not None,
-        sleep_until_stop=lambda seconds: _sleep(seconds, job.should_stop, progress),
+        run_stopping=lambda: stop_reason() is not None or progress.ending is not None,
+        sleep_until_stop=lambda seconds: _sleep(seconds, stop_reason, progress),
         allow_privileged=allow_privileged,
     )
-    resources.create(job.context_dir)
+    # Secret volumes' contents are secrets too: keep them out of the log.
+    job.log.add_secrets([
+        content.decode("utf-8", "replace") for volume in task.volumes
+        for _, content in volume.files
+    ])  # fmt: skip
     try:
-        _schedule(task, env, progress, job.should_stop)
+        resources.create(job.context_dir, task.volumes)
+        _schedule(task, env, progress, stop_reason)
     finally:
         resources.remove()
         job.images = tuple(env.pushed)
@@ -70,22 +76,46 @@ def run_task_steps(
         raise progress.ending
 
 
+def _stop_reason(
+    should_stop: Callable[[], bool], total_timeout: int | None
+) -> Callable[[], BaseException | None]:
+    """Why the run must stop now, if it must: the run's own ``should_stop`` (its
+    deadline, a cancel, a lost lease: run_lifecycle tells which), else the task
+    file's ``totalTimeout`` counted from now, when the steps start."""
+    deadline = time.monotonic() + total_timeout if total_timeout else None
+
+    def reason() -> BaseException | None:
+        if should_stop():
+            return BuildCanceled()
+        if deadline is not None and time.monotonic() > deadline:
+            return TaskTimedOut(f"the task exceeded its totalTimeout of {total_timeout}s")
+        return None
+
+    return reason
+
+
 def _schedule(
-    task: TaskFile, env: StepEnvironment, progress: _Progress, should_stop: Callable[[], bool]
+    task: TaskFile,
+    env: StepEnvironment,
+    progress: _Progress,
+    stop_reason: Callable[[], BaseException | None],
 ) -> None:
     threads: list[threading.Thread] = []
     with progress.changed:
         while not all(progress.finished(step.id) for step in task.steps):
-            if should_stop() and progress.ending is None:
-                progress.ending = BuildCanceled()
+            _note_stop(progress, stop_reason)
             for step in task.steps:
                 if progress.records[step.id]["status"] == "Queued":
                     _start_or_skip(step, env, progress, threads)
             progress.changed.wait(timeout=0.5)
-        if should_stop() and progress.ending is None:
-            progress.ending = BuildCanceled()
+        _note_stop(progress, stop_reason)
     for thread in threads:
         thread.join()
+
+
+def _note_stop(progress: _Progress, stop_reason: Callable[[], BaseException | None]) -> None:
+    if progress.ending is None:
+        progress.ending = stop_reason()
 
 
 def _start_or_skip(
@@ -141,20 +171,25 @@ def _run(step: Step, env: StepEnvironment, progress: _Progress) -> None:
         progress.changed.notify_all()
 
 
-def _sleep(seconds: float, should_stop: Callable[[], bool], progress: _Progress) -> bool:
+def _sleep(
+    seconds: float, stop_reason: Callable[[], BaseException | None], progress: _Progress
+) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if should_stop() or progress.ending is not None:
+        if stop_reason() is not None or progress.ending is not None:
             return True
         time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-    return should_stop() or progress.ending is not None
+    return stop_reason() is not None or progress.ending is not None
 
 
 def _merged(found: list[Any]) -> Dependencies:
-    """The first build's runtime base is the run's; every other base is buildtime."""
+    """The first build's runtime base is the run's; every other base is buildtime
+    (once, and never the runtime base again, as for a quick build)."""
     runtime = next((runtime for runtime, _ in found if runtime), None)
-    buildtime = [use for r, uses in found for use in ((r,) if r and r != runtime else ()) + uses]
-    return Dependencies(runtime=runtime, buildtime=tuple(dict.fromkeys(buildtime)))
+    buildtime = [use for r, uses in found for use in ((r,) if r else ()) + uses]
+    return Dependencies(
+        runtime=runtime, buildtime=tuple(use for use in dict.fromkeys(buildtime) if use != runtime)
+    )
 
 
 def _now() -> str:

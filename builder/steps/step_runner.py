@@ -23,6 +23,7 @@ from shared.errors import BuildFailed
 from shared.image_ref import normalise_image_ref, parse_image_ref
 from shared.runs import BaseImageUse, ImageOutput
 from shared.taskfile import Step, TaskFile
+from shared.taskfile.build_bases import pulls_bases, split_bases
 
 
 @dataclass
@@ -116,6 +117,16 @@ def _build(step: Step, env: StepEnvironment, watch: StepWatch) -> None:
     dockerfile = build.dockerfile or "Dockerfile"
     args = _build_args(step, env.task)
     deps = discover_base_images(_read(context, dockerfile, step), args, build.target)
+    with env.lock:
+        bases = split_bases(deps, env.built_images)
+    pull = pulls_bases(build, bases)
+    if not pull:
+        # The engine must not pull a base this run built (the registry has none
+        # or an older one); the external bases are still pulled, one by one, so
+        # the build uses them as the registry has them now.
+        env.log_line(f"Using {', '.join(bases.from_run)} as built by an earlier step")
+        for image in bases.external:
+            env.containers.pull(image, env.log_line)
     env.engine.build(
         context_dir=context,
         dockerfile=dockerfile,
@@ -125,6 +136,8 @@ def _build(step: Step, env: StepEnvironment, watch: StepWatch) -> None:
         platform=build.platform,
         on_output=env.log_line,
         should_stop=watch.should_stop,
+        pull=pull,
+        nocache=build.no_cache,
     )
 
     def use(image: str) -> BaseImageUse:
@@ -133,7 +146,7 @@ def _build(step: Step, env: StepEnvironment, watch: StepWatch) -> None:
     with env.lock:
         env.built_images.update(build.tags)
         env.dependencies.append(
-            (use(deps.runtime) if deps.runtime else None, tuple(map(use, deps.buildtime)))
+            (use(bases.runtime) if bases.runtime else None, tuple(map(use, bases.buildtime)))
         )
 
 
@@ -173,8 +186,8 @@ def _cmd(step: Step, env: StepEnvironment, watch: StepWatch) -> int | None:
             f"step {step.id}: privileged containers are refused; "
             "the builder setting DRYDOCK_ALLOW_PRIVILEGED allows them"
         )
-    if step.volume_mounts or (step.network and step.network != "default"):
-        raise BuildFailed(f"step {step.id}: volumeMounts and named networks are not supported yet")
+    if step.network and step.network != "default":
+        raise BuildFailed(f"step {step.id}: named networks are not supported yet")
     image, *args = step.cmd
     with env.lock:
         built_here = image in env.built_images
@@ -216,4 +229,7 @@ def _container_spec(step: Step, env: StepEnvironment, image: str, args: list[str
         privileged=step.privileged,
         ports=step.ports,
         expose=step.expose,
+        read_only_volumes=tuple(
+            (env.resources.secret_volume(name), path) for name, path in step.volume_mounts
+        ),
     )

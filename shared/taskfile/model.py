@@ -59,6 +59,7 @@ class Step:
     isolation: str | None = None
     cache: str | None = None
     volume_mounts: tuple[tuple[str, str], ...] = ()
+    """``(volume name, mountPath)``, each volume declared in the task's ``volumes``."""
 
     @property
     def kind(self) -> str:
@@ -75,6 +76,17 @@ class Network:
 
 
 @dataclass(frozen=True)
+class SecretVolume:
+    """A ``volumes`` entry: files (name, decoded content) that steps mount read-only."""
+
+    name: str
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    def __repr__(self) -> str:  # never the secrets themselves, not even in a traceback
+        return f"SecretVolume(name={self.name!r}, files={[name for name, _ in self.files]!r})"
+
+
+@dataclass(frozen=True)
 class TaskFile:
     version: str = DEFAULT_VERSION
     step_timeout: int = DEFAULT_STEP_TIMEOUT
@@ -83,8 +95,12 @@ class TaskFile:
     env: tuple[str, ...] = ()
     secret_ids: tuple[str, ...] = ()
     networks: tuple[Network, ...] = ()
-    volume_names: tuple[str, ...] = ()
+    volumes: tuple[SecretVolume, ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    @property
+    def volume_names(self) -> tuple[str, ...]:
+        return tuple(volume.name for volume in self.volumes)
 
     def step(self, step_id: str) -> Step:
         return next(step for step in self.steps if step.id == step_id)

@@ -7,6 +7,9 @@ after the first step has already pushed an image.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import posixpath
 import re
 from typing import Any
 
@@ -18,7 +21,9 @@ from shared.taskfile.model import (
     DEFAULT_STEP_TIMEOUT,
     DEFAULT_VERSION,
     VERSIONS,
+    WORKSPACE,
     Network,
+    SecretVolume,
     Step,
     TaskFile,
 )
@@ -45,6 +50,7 @@ def validate_task_file(tree: Any) -> TaskFile:
     if version not in VERSIONS:
         raise f.fail(tree.line_of("version"), f"version {version!r} is unknown; use {VERSIONS}")
     step_timeout = f.whole(tree, "stepTimeout", DEFAULT_STEP_TIMEOUT, low=1)
+    volumes = _volumes(f.mappings(tree, "volumes"))
     return TaskFile(
         version=version,
         step_timeout=step_timeout,
@@ -53,8 +59,8 @@ def validate_task_file(tree: Any) -> TaskFile:
         env=f.env_list(tree, "env"),
         secret_ids=tuple(_secret_id(item) for item in f.mappings(tree, "secrets")),
         networks=tuple(_network(item) for item in f.mappings(tree, "networks")),
-        volume_names=tuple(_volume_name(item) for item in f.mappings(tree, "volumes")),
-        steps=_steps(tree, step_timeout),
+        volumes=volumes,
+        steps=_with_declared_volumes(_steps(tree, step_timeout), volumes),
     )
 
 
@@ -160,12 +166,39 @@ def _network(item: LineMap) -> Network:
     )
 
 
-def _volume_name(item: LineMap) -> str:
+def _volumes(items: list[LineMap]) -> tuple[SecretVolume, ...]:
+    volumes: dict[str, SecretVolume] = {}
+    for item in items:
+        volume = _volume(item)
+        if volume.name in volumes:
+            raise f.fail(item.line, f"volume {volume.name!r} is declared twice")
+        volumes[volume.name] = volume
+    return tuple(volumes.values())
+
+
+def _volume(item: LineMap) -> SecretVolume:
     f.check_keys(item, frozenset({"name", "secret"}), "volume")
     name = f.text(item, "name")
     if not name:
         raise f.fail(item.line, "each volume needs a name")
-    return name
+    secret = item.get("secret")
+    if not isinstance(secret, LineMap) or not secret:
+        raise f.fail(item.line, f"volume {name!r} needs a secret: a map of file names to base64")
+    return SecretVolume(name, tuple(_secret_file(secret, key) for key in secret))
+
+
+def _secret_file(secret: LineMap, key: str) -> tuple[str, bytes]:
+    line = secret.line_of(key)
+    if not _FILE_NAME.fullmatch(key) or key in (".", ".."):
+        raise f.fail(line, f"secret key {key!r} must be a file name (letters, digits, '.-_')")
+    value = secret[key]
+    try:
+        return key, base64.b64decode(value if isinstance(value, str) else "", validate=True)
+    except binascii.Error:
+        raise f.fail(line, f"secret key {key!r}: the value must be base64") from None
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
 
 def _volume_mount(item: LineMap) -> tuple[str, str]:
@@ -173,4 +206,25 @@ def _volume_mount(item: LineMap) -> tuple[str, str]:
     name, path = f.text(item, "name"), f.text(item, "mountPath")
     if not name or not path:
         raise f.fail(item.line, "each volumeMounts entry needs a name and a mountPath")
-    return name, path
+    clean = posixpath.normpath(path)
+    if not clean.startswith("/") or clean == "/" or clean.startswith("//"):
+        raise f.fail(item.line, f"mountPath {path!r} must be an absolute path other than /")
+    if clean == WORKSPACE or clean.startswith(WORKSPACE + "/"):
+        raise f.fail(item.line, f"mountPath {path!r} is inside the workspace, {WORKSPACE}")
+    return name, clean
+
+
+def _with_declared_volumes(
+    steps: tuple[Step, ...], volumes: tuple[SecretVolume, ...]
+) -> tuple[Step, ...]:
+    declared = {volume.name for volume in volumes}
+    for step in steps:
+        names = [name for name, _ in step.volume_mounts]
+        paths = [path for _, path in step.volume_mounts]
+        if step.volume_mounts and not step.cmd:
+            raise f.fail(step.line, f"step {step.id}: volumeMounts apply to cmd steps only")
+        if unknown := [name for name in names if name not in declared]:
+            raise f.fail(step.line, f"step {step.id}: volume {unknown[0]!r} is not in volumes")
+        if len(set(paths)) != len(paths):
+            raise f.fail(step.line, f"step {step.id}: two volumeMounts share one mountPath")
+    return steps

@@ -72,3 +72,11 @@ def test_streaming_equals_one_shot_and_hides_every_secret(
     streamed = "".join(streaming.feed(chunk) for chunk in chunks) + streaming.flush()
     assert streamed == SecretMasker(secrets).mask(text)
     assert not any(secret and secret in streamed for secret in secrets)
+
+
+def test_a_masker_extended_mid_stream_masks_the_new_secret_and_keeps_the_old():
+    masker = SecretMasker(["old-secret"])
+    first = masker.feed("a old-sec")  # held back: it may be the old secret
+    masker = masker.extended(["new-secret"])
+    rest = masker.feed("ret b new-") + masker.feed("secret c old-sec") + masker.feed("ret d")
+    assert first + rest + masker.flush() == "a *** b *** c *** d"

@@ -142,6 +142,14 @@ def test_step_timeout_defaults_to_the_task_step_timeout():
     assert [s.timeout for s in task.steps] == [30, 5]
 
 
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [("steps:\n  - cmd: x\n", None), ("totalTimeout: 90\nsteps:\n  - cmd: x\n", 90)],
+)
+def test_total_timeout_is_optional(text, total):
+    assert load(text).total_timeout == total
+
+
 def test_build_arguments():
     build = parse_build_arguments(
         "-t a:1 --tag=b:2 -f sub/Dockerfile --build-arg X=1 --build-arg Y "
