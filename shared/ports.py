@@ -24,7 +24,13 @@ class RunStore(Protocol):
     def replace(self, run: Run, etag: str) -> str: ...
     def update(self, run_id: str, change: Callable[[Run], Run]) -> Run: ...
     def list(
-        self, *, task: str | None, status: str | None, trigger: str | None, top: int
+        self,
+        *,
+        task: str | None,
+        status: str | None,
+        trigger: str | None,
+        top: int,
+        min_sequence: int | None = None,
     ) -> Iterator[Run]: ...
 
 

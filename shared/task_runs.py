@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 _SUPERSEDE_SCAN = 100
 """Queued runs of one task looked at; more than this waiting is already a backlog."""
+_SUPERSEDE_WINDOW = 5000
+"""Only runs among the latest this many are looked at, so a webhook reads a bounded
+key range rather than every run ever kept (GitHub waits 10 s for an answer)."""
 
 
 def start_task_run(
@@ -48,7 +51,7 @@ def supersede_queued_runs(newer: Run, runs: RunStore, now: datetime) -> list[str
     sequence = parse_run_id(newer.run_id)
     queued = runs.list(
         task=newer.task, status=RunStatus.QUEUED.value, trigger=newer.trigger.value,
-        top=_SUPERSEDE_SCAN,
+        top=_SUPERSEDE_SCAN, min_sequence=sequence - _SUPERSEDE_WINDOW,
     )  # fmt: skip
     for older in list(queued):
         same_line = older.branch == newer.branch and parse_run_id(older.run_id) < sequence

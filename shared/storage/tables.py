@@ -184,9 +184,15 @@ class TableRunStore:
         status: str | None = None,
         trigger: str | None = None,
         top: int = 100,
+        min_sequence: int | None = None,
     ) -> Iterator[Run]:
+        """Newest first. ``min_sequence`` bounds the scan to runs numbered from it on:
+        a filter on plain columns otherwise reads the whole partition server-side."""
         clauses = ["PartitionKey eq @pk"]
         params: dict[str, Any] = {"pk": PARTITION}
+        if min_sequence is not None:
+            clauses.append("RowKey le @oldest")
+            params["oldest"] = row_key_for(max(1, min_sequence))
         for name, value in (("task", task), ("status", status), ("trigger", trigger)):
             if value:
                 clauses.append(f"{name} eq @{name}")

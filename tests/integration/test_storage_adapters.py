@@ -61,6 +61,9 @@ def test_runs_list_newest_first_with_filters(runs):
     assert listed == [format_run_id(n) for n in range(7, 0, -1)]
     assert [r.run_id for r in runs.list(task="api", top=2)] == ["dd6", "dd4"]
     assert list(runs.list(status="Succeeded", top=10)) == []
+    # A bounded key range: only the newest numbers are read.
+    assert [r.run_id for r in runs.list(min_sequence=5, top=100)] == ["dd7", "dd6", "dd5"]
+    assert [r.run_id for r in runs.list(task="api", min_sequence=5, top=100)] == ["dd6"]
 
 
 def test_replace_is_guarded_by_etag(runs):

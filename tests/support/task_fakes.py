@@ -133,8 +133,14 @@ class FakeRunStore:
     def replace(self, run: Run, etag: str) -> str:
         return self.table.replace(run.run_id, run, etag)
 
-    def list(self, *, task=None, status=None, trigger=None, top=100) -> Iterator[Run]:
-        runs = [run for run, _ in list(self.table.rows.values())]
+    def list(
+        self, *, task=None, status=None, trigger=None, top=100, min_sequence=None
+    ) -> Iterator[Run]:
+        runs = [
+            run
+            for run, _ in list(self.table.rows.values())
+            if min_sequence is None or int(run.run_id[2:], 36) >= min_sequence
+        ]
         runs.sort(key=lambda run: int(run.run_id[2:], 36), reverse=True)
         for run in runs[:top]:
             if (task in (None, run.task) and status in (None, run.status.value)
