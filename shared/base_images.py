@@ -12,15 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+
+from shared.tasks import BaseImageTriggerType
 
 RUNTIME = "runtime"
 BUILDTIME = "buildtime"
-
-
-class BaseImageTriggerType(StrEnum):
-    RUNTIME = "Runtime"
-    ALL = "All"
 
 
 @dataclass(frozen=True)
