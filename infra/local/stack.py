@@ -180,13 +180,17 @@ def command_test() -> int:
 
 def run_pytest(env: dict[str, str]) -> int:
     extra = shlex.split(env.get("PYTEST_ARGS", ""))
-    command = [str(VENV_PYTHON), "-m", "pytest", *PYTEST_PATHS, *extra]
+    return run_child([str(VENV_PYTHON), "-m", "pytest", *PYTEST_PATHS, *extra], env)
+
+
+def run_child(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command`` against the stack; on an interrupt stop it before re-raising."""
     print(f"  {' '.join(command[1:])}\n", flush=True)
     process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
     try:
         return process.wait()
     except Interrupted:
-        # pytest got the terminal's Ctrl-C too; a SIGTERM reached only us.
+        # The child got the terminal's Ctrl-C too; a SIGTERM reached only us.
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -207,14 +211,7 @@ def command_bench() -> int:
         seconds = start(profile, stack, supervisor)
         print(f"  bench stack up in {seconds:.1f} s; logs under {relative(profile.logs)}/")
         command = [str(VENV_PYTHON), "-m", "bench", *shlex.split(environ.get("BENCH_ARGS", ""))]
-        print(f"  {' '.join(command[1:])}\n", flush=True)
-        process = subprocess.Popen(command, cwd=REPO, env={**environ, **settings})
-        try:
-            code = process.wait()
-        except Interrupted:
-            process.terminate()
-            process.wait(timeout=30)
-            raise
+        code = run_child(command, {**environ, **settings})
     except Interrupted as exc:
         print(f"\nbenchmarks interrupted ({exc}): stopping …", flush=True)
         return 128 + exc.signum
