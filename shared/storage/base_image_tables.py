@@ -21,6 +21,7 @@ from azure.data.tables import TableServiceClient, UpdateMode
 
 from shared.base_images import Dependent
 from shared.errors import TransientError
+from shared.storage.table_writes import insert_entity
 
 INDEX_TABLE = "drydockBaseImages"
 MARKS_TABLE = "drydockBaseImageTriggers"
@@ -94,7 +95,7 @@ class BaseImageIndex:
     def mark_triggered(self, mark: str, detail: dict[str, str]) -> bool:
         """True for the first caller only."""
         try:
-            self._marks.create_entity({"PartitionKey": mark[:2], "RowKey": mark, **detail})
+            insert_entity(self._marks, {"PartitionKey": mark[:2], "RowKey": mark, **detail})
         except ResourceExistsError:
             return False
         except AzureError as exc:
@@ -113,7 +114,7 @@ class BaseImageIndex:
             "view": "null",
         }
         with contextlib.suppress(ResourceExistsError):
-            self._call(self._index.create_entity, entity)
+            self._call(insert_entity, self._index, entity)
 
     def _query(self, text: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         try:

@@ -24,6 +24,7 @@ from shared.errors import Conflict, NotFound, TransientError
 from shared.run_ids import parse_run_id, row_key_for
 from shared.runs import Run
 from shared.storage.run_entities import PARTITION, entity_to_run, run_to_entity
+from shared.storage.table_writes import insert_entity
 
 RUNS_TABLE = "drydockRuns"
 COUNTERS_TABLE = "drydockCounters"
@@ -80,8 +81,8 @@ class TableRunStore:
         try:
             entity = self._counters.get_entity("counter", "runs")
         except ResourceNotFoundError:
-            self._counters.create_entity(
-                {"PartitionKey": "counter", "RowKey": "runs", "value": ID_BLOCK}
+            insert_entity(
+                self._counters, {"PartitionKey": "counter", "RowKey": "runs", "value": ID_BLOCK}
             )
             return ID_BLOCK
         value = int(entity["value"]) + ID_BLOCK
@@ -95,7 +96,7 @@ class TableRunStore:
 
     def insert(self, run: Run) -> None:
         try:
-            self._runs.create_entity(run_to_entity(run))
+            insert_entity(self._runs, run_to_entity(run))
         except ResourceExistsError as exc:
             raise Conflict(f"run {run.run_id} already exists") from exc
         except AzureError as exc:

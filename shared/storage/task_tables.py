@@ -23,6 +23,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.deliveries import Answer, DeliveryRecord
 from shared.errors import Conflict, NotFound, TransientError
+from shared.storage.table_writes import insert_entity, merge_entity
 from shared.storage.task_entities import PARTITION, entity_to_task, task_to_entity
 from shared.tasks import Task
 
@@ -69,7 +70,7 @@ class TableTaskStore:
         entity = task_to_entity(task)
         try:
             if etag is None:
-                result = self._table.create_entity(entity)
+                result = insert_entity(self._table, entity)
             else:
                 result = self._table.update_entity(
                     entity,
@@ -125,7 +126,7 @@ class TableDeliveryStore:
 
     def insert(self, key: str, now: datetime) -> None:
         try:
-            self._table.create_entity(self._entity(key, now))
+            insert_entity(self._table, self._entity(key, now))
         except ResourceExistsError as exc:
             raise Conflict(f"delivery {key} was seen before") from exc
         except AzureError as exc:
@@ -147,9 +148,9 @@ class TableDeliveryStore:
 
     def complete(self, key: str, answer: Answer) -> None:
         try:
-            self._table.update_entity(
+            merge_entity(
+                self._table,
                 {"PartitionKey": _DELIVERY_PARTITION, "RowKey": key, "answer": json.dumps(answer)},
-                mode=UpdateMode.MERGE,
             )
         except AzureError as exc:
             raise _unreachable(exc) from exc
@@ -188,7 +189,7 @@ class TableTimerFiringStore:
     def claim(self, task: str, timer: str, occurrence: datetime, now: datetime) -> bool:
         entity = {**self._key(task, timer, occurrence), "occurrence": occurrence, "firedAt": now}
         try:
-            self._table.create_entity(entity)
+            insert_entity(self._table, entity)
         except ResourceExistsError:
             return False
         except AzureError as exc:
@@ -197,9 +198,7 @@ class TableTimerFiringStore:
 
     def record_run(self, task: str, timer: str, occurrence: datetime, run_id: str) -> None:
         try:
-            self._table.update_entity(
-                {**self._key(task, timer, occurrence), "runId": run_id}, mode=UpdateMode.MERGE
-            )
+            merge_entity(self._table, {**self._key(task, timer, occurrence), "runId": run_id})
         except AzureError as exc:
             raise _unreachable(exc) from exc
 
