@@ -27,9 +27,10 @@ from azure.storage.queue import QueueServiceClient
 from bench.inprocess import CallTimes, delete_tables, settings_from_environ, unique_name
 from bench.report import Machine, ms, secs, stamp, table
 from bench.target import BenchError, Target
-from shared.base_image_poll import FAN_OUT_WORKERS, check_image
-from shared.base_image_rebuilds import TaskRebuildStarter
+from shared.base_image_poll import check_image
+from shared.base_image_rebuilds import LIST_ABOVE, READ_WORKERS, TaskRebuildStarter
 from shared.base_images import RUNTIME, Dependent
+from shared.batch_submission import SEND_WORKERS
 from shared.image_ref import normalise_image_ref
 from shared.registry.client import RegistryClient
 from shared.settings import Settings
@@ -175,10 +176,13 @@ def render(result: Result, machine_now: Machine, command: str) -> str:
             "tasks table of their own, N dependents registered as built with the base's first "
             "digest, a new image pushed under the base's tag, then one `check_image` "
             "(shared/base_image_poll.py) with the real `TaskRebuildStarter` and submission is "
-            f"timed. It starts the rebuilds on {FAN_OUT_WORKERS} threads; each start checks the "
-            "task admits the update (task read), claims the trigger mark (insert-if-absent), "
-            "reads the task again, allocates a run id (blocks of 8 from the shared counter), "
-            "inserts the run `Queued` and sends its queue message. Runs and messages go to a "
+            "timed. It reads the dependent tasks (one listing of the tasks table above "
+            f"{LIST_ABOVE} dependents, else a read per task on {READ_WORKERS} threads) to see "
+            "which admit the update, claims their trigger marks insert-if-absent a table "
+            "transaction per hundred, reserves the run ids in one increment of the shared "
+            "counter, inserts the runs `Queued` a transaction per hundred, then sends one queue "
+            f"message per run on {SEND_WORKERS} threads (queues have no batch send). Runs and "
+            "messages go to a "
             "table and queue of their own that nobody consumes; when `check_image` returns all "
             "of them are there (checked: `Queued` rows / messages). Setting up the tasks is "
             "not timed.\n\n",
@@ -217,7 +221,7 @@ def _profile(size: Size) -> str:
     ]
     return (
         f"Adapter calls during the {size.tasks:,}-task update, each call timed (call-seconds "
-        f"summed over the {FAN_OUT_WORKERS} threads, so they add up to more than the wall "
+        f"summed over the threads that made them, so they may add up to more than the wall "
         f"time of {secs(size.seconds)}; nested calls are not double counted: the adapters "
         "do not call each other):\n\n"
         + table(("call", "calls", "mean", "call-seconds", "share"), rows)

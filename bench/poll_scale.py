@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,11 +45,12 @@ TAG_WORKERS = 8
 class _NoRebuilds:
     """Every dependent was built with the current digest: a start is a bench bug."""
 
-    def admits(self, task: str, kind: str) -> bool:
-        raise BenchError(f"the poll wanted to rebuild {task}: the registry moved under the bench")
+    def admitted(self, rebuilds: Sequence[Rebuild], kinds: Any) -> list[Rebuild]:
+        tasks = ", ".join(rebuild.task for rebuild in rebuilds)
+        raise BenchError(f"the poll wanted to rebuild {tasks}: the registry moved under the bench")
 
-    def start(self, rebuild: Rebuild, chain: Any) -> str | None:
-        raise BenchError(f"the poll wanted to rebuild {rebuild.task}")
+    def start(self, rebuilds: Sequence[Rebuild], chain: Any) -> list[str | None]:
+        raise BenchError("the poll wanted to start rebuilds")
 
 
 @dataclass

@@ -8,20 +8,18 @@ registry that fails leaves every dependent as it was, and is reported.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.base_images import Dependent, Rebuild, rebuilds_for, trigger_mark
+from shared.base_images import Dependent, Rebuild, rebuilds_for
 from shared.errors import DrydockError
 from shared.image_ref import parse_image_ref
 from shared.registry.manifests import ManifestDigest
 
 log = logging.getLogger(__name__)
-
-FAN_OUT_WORKERS = 16
 
 
 class DependencyIndex(Protocol):
@@ -29,8 +27,8 @@ class DependencyIndex(Protocol):
     def images(self) -> Iterable[str]: ...
     def observed(self, image: str) -> dict[str, Any] | None: ...
     def save_observed(self, image: str, view: dict[str, Any], now: datetime) -> None: ...
-    def mark_triggered(self, mark: str, detail: dict[str, str]) -> bool: ...
-    def release_mark(self, mark: str) -> None: ...
+    def claim_rebuilds(self, rebuilds: Sequence[Rebuild]) -> list[bool]: ...
+    def release_rebuilds(self, rebuilds: Sequence[Rebuild]) -> None: ...
 
 
 class ManifestReader(Protocol):
@@ -40,8 +38,13 @@ class ManifestReader(Protocol):
 
 
 class RebuildStarter(Protocol):
-    def admits(self, task: str, kind: str) -> bool: ...
-    def start(self, rebuild: Rebuild, chain: Sequence[str]) -> str | None: ...
+    def admitted(self, rebuilds: Sequence[Rebuild], kinds: Mapping[str, str]) -> list[Rebuild]:
+        """The rebuilds whose task's trigger admits its base (``kinds``: task -> kind)."""
+        ...
+
+    def start(self, rebuilds: Sequence[Rebuild], chain: Sequence[str]) -> list[str | None]:
+        """Start them; a run id each, None for one that could not be started."""
+        ...
 
 
 @dataclass
@@ -94,16 +97,9 @@ def check_image(
     kinds = {dependent.task: dependent.kind for dependent in dependents}
     # A chain never loops back into a task it already rebuilt.
     rebuilds = [r for r in rebuilds_for(image, current, dependents) if r.task not in chain]
-
-    def start(rebuild: Rebuild) -> str | None:
-        if not starter.admits(rebuild.task, kinds[rebuild.task]):
-            return None
-        return _start_once(rebuild, index, starter, chain)
-
-    # Each start is a few storage round trips; a popular base has a thousand
-    # dependents, so they go in parallel to be queued in seconds.
-    with ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix="rebuild") as pool:
-        return [run_id for run_id in pool.map(start, rebuilds) if run_id]
+    if not rebuilds:
+        return []
+    return _start_once(starter.admitted(rebuilds, kinds), index, starter, chain)
 
 
 def _current_view(
@@ -125,16 +121,23 @@ def _current_view(
 
 
 def _start_once(
-    rebuild: Rebuild, index: DependencyIndex, starter: RebuildStarter, chain: Sequence[str]
-) -> str | None:
-    mark = trigger_mark(rebuild)
-    if not index.mark_triggered(mark, {"task": rebuild.task, **rebuild.update()}):
-        return None  # another poller, webhook or retry already started it
+    rebuilds: Sequence[Rebuild],
+    index: DependencyIndex,
+    starter: RebuildStarter,
+    chain: Sequence[str],
+) -> list[str]:
+    """Claim each rebuild's mark, start the ones won, and give back the marks of
+    those that did not start, so the next check tries them again."""
+    claimed = [r for r, won in zip(rebuilds, index.claim_rebuilds(rebuilds), strict=True) if won]
+    if not claimed:
+        return []  # other pollers, webhooks or retries already started them
     try:
-        return starter.start(rebuild, chain)
+        run_ids = starter.start(claimed, chain)
     except Exception:
-        index.release_mark(mark)  # let the next check try again rather than miss it
+        index.release_rebuilds(claimed)
         raise
+    index.release_rebuilds([r for r, run_id in zip(claimed, run_ids, strict=True) if not run_id])
+    return [run_id for run_id in run_ids if run_id]
 
 
 def comparable_digest(

@@ -9,7 +9,8 @@ needs a first run) and after every successful run (the digests it used).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from shared.errors import DrydockError, NotFound
 from shared.image_ref import normalise_image_ref, parse_image_ref
 from shared.runs import Run, RunStatus, Trigger
 from shared.submission import RunOrigin, SubmissionServices
-from shared.task_runs import start_task_run
+from shared.task_runs import start_task_runs
 from shared.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class TaskLookup(Protocol):
     def get(self, name: str) -> tuple[Task, str]: ...
+    def list(self) -> Iterable[Task]: ...
 
 
 class IndexWithUses(DependencyIndex, Protocol):
@@ -36,12 +38,17 @@ class IndexWithUses(DependencyIndex, Protocol):
     def uses_of(self, task: str) -> list[Dependent]: ...
 
 
+LIST_ABOVE = 100
+"""Dependents beyond which one listing of every task beats a read per task."""
+READ_WORKERS = 16
+
+
 @dataclass(frozen=True)
 class TaskRebuildStarter:
     """Starts ``BaseImageUpdate`` runs of tasks whose trigger admits the base.
 
-    One starter serves one check: the task read to admit a rebuild is the one
-    started, which also spares a second read per dependent on a large fan-out.
+    One starter serves one check: the tasks read to admit rebuilds are the ones
+    started, so a large fan-out reads each task once (or lists them all once).
     """
 
     tasks: TaskLookup
@@ -49,25 +56,50 @@ class TaskRebuildStarter:
     now: datetime
     _seen: dict[str, Task] = field(default_factory=dict, compare=False, repr=False)
 
-    def admits(self, task: str, kind: str) -> bool:
-        try:
-            found, _ = self.tasks.get(task)
-        except NotFound:
-            return False
-        self._seen[task] = found
-        triggers = found.triggers
-        return (found.enabled and triggers.base_image_enabled
-                and trigger_admits(triggers.base_image_type.value, kind))  # fmt: skip
+    def admitted(self, rebuilds: Sequence[Rebuild], kinds: Mapping[str, str]) -> list[Rebuild]:
+        found = self._read({rebuild.task for rebuild in rebuilds})
+        return [r for r in rebuilds if r.task in found and _admits(found[r.task], kinds[r.task])]
 
-    def start(self, rebuild: Rebuild, chain: Sequence[str]) -> str | None:
+    def start(self, rebuilds: Sequence[Rebuild], chain: Sequence[str]) -> list[str | None]:
+        starts = [self._start_of(rebuild, chain) for rebuild in rebuilds]
+        runs = start_task_runs(starts, self.submission, self.now)
+        for rebuild, run in zip(rebuilds, runs, strict=True):
+            if run:
+                log.info("base %s moved to %s: run %s of task %s", rebuild.image,
+                         rebuild.to_digest[:19], run.run_id, rebuild.task)  # fmt: skip
+        return [run.run_id if run else None for run in runs]
+
+    def _start_of(self, rebuild: Rebuild, chain: Sequence[str]) -> tuple[Task, RunOrigin]:
         task = self._seen.get(rebuild.task) or self.tasks.get(rebuild.task)[0]
         update = {**rebuild.update(), "chain": ",".join([*chain, task.name])}
         origin = RunOrigin(trigger=Trigger.BASE_IMAGE_UPDATE, task=task.name,
                            base_image_update=update)  # fmt: skip
-        run = start_task_run(task, origin, self.submission, self.now)
-        log.info("base %s moved to %s: run %s of task %s", rebuild.image,
-                 rebuild.to_digest[:19], run.run_id, task.name)  # fmt: skip
-        return run.run_id
+        return task, origin
+
+    def _read(self, names: set[str]) -> dict[str, Task]:
+        """The named tasks that still exist, by (lower-case) name."""
+        found: dict[str, Task | None]
+        if len(names) > LIST_ABOVE:
+            listed = {task.name.lower(): task for task in self.tasks.list()}
+            found = {name: listed.get(name) for name in names}
+        else:
+            with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="task-read") as pool:
+                found = dict(zip(names, pool.map(self._get, names), strict=True))
+        existing = {name: task for name, task in found.items() if task}
+        self._seen.update(existing)
+        return existing
+
+    def _get(self, name: str) -> Task | None:
+        try:
+            return self.tasks.get(name)[0]
+        except NotFound:
+            return None
+
+
+def _admits(task: Task, kind: str) -> bool:
+    triggers = task.triggers
+    return (task.enabled and triggers.base_image_enabled
+            and trigger_admits(triggers.base_image_type.value, kind))  # fmt: skip
 
 
 def record_run_dependencies(

@@ -59,7 +59,9 @@ def rebuilds_for(
     return found
 
 
-def trigger_mark(rebuild: Rebuild) -> str:
-    """A key naming one (task, base, new digest): the unit of exactly-once."""
-    text = f"{rebuild.task}\n{rebuild.image}\n{rebuild.to_digest}"
-    return hashlib.sha256(text.encode()).hexdigest()
+def trigger_mark(rebuild: Rebuild) -> tuple[str, str]:
+    """The key naming one (task, base, new digest), the unit of exactly-once, as
+    (group, task): one group per (base, new digest), so that a fan-out's marks
+    share a table partition and are claimed a hundred at a time."""
+    update = hashlib.sha256(f"{rebuild.image}\n{rebuild.to_digest}".encode()).hexdigest()
+    return update[:32], rebuild.task

@@ -62,6 +62,26 @@ def submit_build(
     values: dict[str, str] | None = None,
 ) -> Run:
     run_id = format_run_id(services.runs.allocate_sequence())
+    run = new_run(request, services, now, run_id, origin, values)
+    if upload is not None:
+        services.contexts.upload(run_id, upload)
+    if request.secret_build_args:
+        services.secrets.put(run_id, dict(request.secret_build_args))
+    services.runs.insert(run)
+    services.build_queue.send({"runId": run_id})
+    return run
+
+
+def new_run(
+    request: BuildRequest,
+    services: SubmissionServices,
+    now: datetime,
+    run_id: str,
+    origin: RunOrigin,
+    values: dict[str, str] | None,
+) -> Run:
+    """The ``Queued`` record of a request under ``run_id``, its context checked
+    reachable; nothing is stored yet."""
     variables = run_variables(
         run_id=run_id,
         registry=services.registry,
@@ -88,12 +108,6 @@ def submit_build(
     # After the pure checks, so a request with several faults names the cheapest first.
     if request.context is not None:
         check_context_reachable(request.context, services)
-    if upload is not None:
-        services.contexts.upload(run_id, upload)
-    if request.secret_build_args:
-        services.secrets.put(run_id, dict(request.secret_build_args))
-    services.runs.insert(run)
-    services.build_queue.send({"runId": run_id})
     return run
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from shared.batch_submission import PlannedRun, submit_builds
 from shared.errors import Conflict, InvalidRequest
 from shared.ports import RunStore
 from shared.run_ids import parse_run_id
@@ -42,6 +43,22 @@ def start_task_run(
     if task.supersede_queued_runs and origin.trigger in (Trigger.COMMIT, Trigger.PULL_REQUEST):
         supersede_queued_runs(run, services.runs, now)
     return run
+
+
+def start_task_runs(
+    starts: Sequence[tuple[Task, RunOrigin]], services: SubmissionServices, now: datetime
+) -> list[Run | None]:
+    """A run of each (enabled) task at once — a base image's dependents; None for a
+    task whose run could not be started. Nothing to supersede: only commits do."""
+    planned = [
+        PlannedRun(task.run_request(pull_request=False), origin, dict(task.values))
+        for task, origin in starts
+    ]
+    runs = submit_builds(planned, services, now)
+    for (task, origin), run in zip(starts, runs, strict=True):
+        if run:
+            log.info("task %s: run %s queued (%s)", task.name, run.run_id, origin.trigger.value)
+    return runs
 
 
 def supersede_queued_runs(newer: Run, runs: RunStore, now: datetime) -> list[str]:

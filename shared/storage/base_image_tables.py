@@ -4,14 +4,16 @@ One partition per base reference (URL-quoted: keys may not hold ``/``): a row
 per dependent task (row key = task name) and one ``~observed`` row with what the
 registry last reported. Trigger marks live in their own table, one row per
 (task, base, new digest), written insert-if-absent: that is what makes a
-rebuild happen exactly once however many pollers and webhooks race.
+rebuild happen exactly once however many pollers and webhooks race. A
+partition per (base, new digest) lets one update claim its marks a table
+transaction per hundred dependents.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -19,9 +21,10 @@ from urllib.parse import quote, unquote
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient, UpdateMode
 
-from shared.base_images import Dependent
+from shared.base_images import Dependent, Rebuild, trigger_mark
 from shared.errors import TransientError
-from shared.storage.table_writes import insert_entity
+from shared.storage.table_writes import insert_batch, insert_entity
+from shared.storage.transport import pooled
 
 INDEX_TABLE = "drydockBaseImages"
 MARKS_TABLE = "drydockBaseImageTriggers"
@@ -32,7 +35,7 @@ class BaseImageIndex:
     def __init__(
         self, connection: str, index_table: str = INDEX_TABLE, marks_table: str = MARKS_TABLE
     ) -> None:
-        service = TableServiceClient.from_connection_string(connection)
+        service = TableServiceClient.from_connection_string(connection, **pooled())
         self._index = service.get_table_client(index_table)
         self._marks = service.get_table_client(marks_table)
 
@@ -92,19 +95,23 @@ class BaseImageIndex:
         }
         self._call(self._index.upsert_entity, entity, mode=UpdateMode.REPLACE)
 
-    def mark_triggered(self, mark: str, detail: dict[str, str]) -> bool:
-        """True for the first caller only."""
-        try:
-            insert_entity(self._marks, {"PartitionKey": mark[:2], "RowKey": mark, **detail})
-        except ResourceExistsError:
-            return False
-        except AzureError as exc:
-            raise TransientError(f"table storage is unreachable: {exc}") from exc
-        return True
+    def claim_rebuilds(self, rebuilds: Sequence[Rebuild]) -> list[bool]:
+        """Insert-if-absent of each rebuild's mark: True where this caller won it."""
+        claimed = dict.fromkeys(rebuilds, False)
+        for group in _by_partition(rebuilds).values():
+            rows = [_mark_row(rebuild) for rebuild in group]
+            try:
+                won = insert_batch(self._marks, rows)
+            except AzureError as exc:
+                raise TransientError(f"table storage is unreachable: {exc}") from exc
+            claimed.update(zip(group, won, strict=True))
+        return [claimed[rebuild] for rebuild in rebuilds]
 
-    def release_mark(self, mark: str) -> None:
-        with contextlib.suppress(AzureError):
-            self._marks.delete_entity(mark[:2], mark)
+    def release_rebuilds(self, rebuilds: Sequence[Rebuild]) -> None:
+        """Forget marks whose run could not be started, so the next check retries."""
+        for rebuild in rebuilds:
+            with contextlib.suppress(AzureError):
+                self._marks.delete_entity(*trigger_mark(rebuild))
 
     def _ensure_observed_row(self, image: str) -> None:
         entity = {
@@ -130,6 +137,18 @@ class BaseImageIndex:
             raise
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+
+def _mark_row(rebuild: Rebuild) -> dict[str, Any]:
+    partition, row = trigger_mark(rebuild)
+    return {"PartitionKey": partition, "RowKey": row, "task": rebuild.task, **rebuild.update()}
+
+
+def _by_partition(rebuilds: Sequence[Rebuild]) -> dict[str, list[Rebuild]]:
+    groups: dict[str, list[Rebuild]] = {}
+    for rebuild in rebuilds:
+        groups.setdefault(trigger_mark(rebuild)[0], []).append(rebuild)
+    return groups
 
 
 def _dependent(row: dict[str, Any]) -> Dependent:

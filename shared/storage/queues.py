@@ -13,6 +13,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue import QueueClient, QueueMessage
 
 from shared.errors import TransientError
+from shared.storage.transport import pooled
 
 BUILD_REQUESTS_QUEUE = "build-requests"
 RUN_EVENTS_QUEUE = "run-events"
@@ -43,7 +44,7 @@ class Delivery:
 class StorageQueue:
     def __init__(self, connection: str, name: str) -> None:
         self.name = name
-        self._client = QueueClient.from_connection_string(connection, name)
+        self._client = QueueClient.from_connection_string(connection, name, **pooled())
 
     def ensure_queue(self) -> None:
         try:

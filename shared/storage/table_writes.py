@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from azure.core.exceptions import ResourceExistsError, ServiceRequestError, ServiceResponseError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 WRITER_COLUMN = "writerToken"
 TRIES = 3
+TRANSACTION_LIMIT = 100
+"""Rows one table transaction may hold."""
 _BROKEN = (ServiceRequestError, ServiceResponseError)
 T = TypeVar("T")
 
@@ -39,6 +41,34 @@ def insert_entity(table: TableClient, entity: dict[str, Any]) -> dict[str, Any]:
             return landed
 
     return _retried(insert)
+
+
+def insert_batch(table: TableClient, entities: Sequence[dict[str, Any]]) -> list[bool]:
+    """Insert-if-absent for many rows of one partition, a transaction per hundred;
+    a hundred that meets an existing row or a broken connection goes row by row.
+    True for each row this call wrote."""
+    token = uuid.uuid4().hex
+    created: list[bool] = []
+    for start in range(0, len(entities), TRANSACTION_LIMIT):
+        chunk = entities[start : start + TRANSACTION_LIMIT]
+        created += _insert_chunk(table, [{**row, WRITER_COLUMN: token} for row in chunk])
+    return created
+
+
+def _insert_chunk(table: TableClient, rows: list[dict[str, Any]]) -> list[bool]:
+    try:
+        table.submit_transaction([("create", row) for row in rows])
+    except (TableTransactionError, *_BROKEN):
+        return [_insert_row(table, row) for row in rows]
+    return [True] * len(rows)
+
+
+def _insert_row(table: TableClient, row: dict[str, Any]) -> bool:
+    try:
+        _retried(lambda: table.create_entity(row))
+    except ResourceExistsError:
+        return _our_row(table, row) is not None
+    return True
 
 
 def merge_entity(table: TableClient, entity: dict[str, Any]) -> dict[str, Any]:

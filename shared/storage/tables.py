@@ -7,7 +7,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,16 +24,17 @@ from shared.errors import Conflict, NotFound, TransientError
 from shared.run_ids import parse_run_id, row_key_for
 from shared.runs import Run
 from shared.storage.run_entities import PARTITION, entity_to_run, run_to_entity
-from shared.storage.table_writes import insert_entity
+from shared.storage.table_writes import insert_batch, insert_entity
+from shared.storage.transport import pooled
 
 RUNS_TABLE = "drydockRuns"
 COUNTERS_TABLE = "drydockCounters"
 SECRETS_TABLE = "drydockRunSecrets"
 ID_BLOCK = 8
-UPDATE_TRIES = 10
-"""Read-modify-write rounds ``update`` tries while a builder's lease renewals race it."""
 """Run numbers one process reserves at a time. Small, so that runs created by
 different processes still list in nearly creation order."""
+UPDATE_TRIES = 10
+"""Read-modify-write rounds ``update`` tries while a builder's lease renewals race it."""
 
 
 class TableRunStore:
@@ -42,7 +43,7 @@ class TableRunStore:
     def __init__(
         self, connection: str, runs_table: str = RUNS_TABLE, counters_table: str = COUNTERS_TABLE
     ) -> None:
-        service = TableServiceClient.from_connection_string(connection)
+        service = TableServiceClient.from_connection_string(connection, **pooled())
         self._runs = service.get_table_client(runs_table)
         self._counters = service.get_table_client(counters_table)
         self._block: list[int] = []
@@ -66,26 +67,33 @@ class TableRunStore:
                 self._block = list(range(top - ID_BLOCK + 1, top + 1))
             return self._block.pop(0)
 
-    def _reserve_block(self) -> int:
-        """An ETag-guarded increment of the counter by a block; retried on contention."""
+    def allocate_sequences(self, count: int) -> list[int]:
+        """``count`` consecutive run numbers in one reservation (a fan-out's runs)."""
+        if count <= 0:
+            return []
+        top = self._reserve_block(count)
+        return list(range(top - count + 1, top + 1))
+
+    def _reserve_block(self, size: int = ID_BLOCK) -> int:
+        """An ETag-guarded increment of the counter by ``size``; retried on contention."""
         for attempt in range(100):
             try:
-                return self._increment_counter()
+                return self._increment_counter(size)
             except (ResourceModifiedError, ResourceExistsError):
                 time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
             except AzureError as exc:
                 raise TransientError(f"table storage is unreachable: {exc}") from exc
         raise TransientError("could not allocate a run id: too much contention, try again")
 
-    def _increment_counter(self) -> int:
+    def _increment_counter(self, size: int) -> int:
         try:
             entity = self._counters.get_entity("counter", "runs")
         except ResourceNotFoundError:
             insert_entity(
-                self._counters, {"PartitionKey": "counter", "RowKey": "runs", "value": ID_BLOCK}
+                self._counters, {"PartitionKey": "counter", "RowKey": "runs", "value": size}
             )
-            return ID_BLOCK
-        value = int(entity["value"]) + ID_BLOCK
+            return size
+        value = int(entity["value"]) + size
         self._counters.update_entity(
             {"PartitionKey": "counter", "RowKey": "runs", "value": value},
             mode=UpdateMode.REPLACE,
@@ -101,6 +109,16 @@ class TableRunStore:
             raise Conflict(f"run {run.run_id} already exists") from exc
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+    def insert_many(self, runs: Sequence[Run]) -> None:
+        """Runs with freshly allocated ids, written a table transaction per hundred."""
+        try:
+            created = insert_batch(self._runs, [run_to_entity(run) for run in runs])
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        taken = [run.run_id for run, new in zip(runs, created, strict=True) if not new]
+        if taken:
+            raise Conflict(f"run(s) {', '.join(taken)} already exist")
 
     def get(self, run_id: str) -> tuple[Run, str]:
         row_key = row_key_for(parse_run_id(run_id))
@@ -214,7 +232,9 @@ class TableSecretStore:
     """Secret build-arg values, apart from the run record and deleted when it ends."""
 
     def __init__(self, connection: str, table: str = SECRETS_TABLE) -> None:
-        self._table = TableServiceClient.from_connection_string(connection).get_table_client(table)
+        self._table = TableServiceClient.from_connection_string(
+            connection, **pooled()
+        ).get_table_client(table)
 
     def ensure_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):

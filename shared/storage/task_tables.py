@@ -25,6 +25,7 @@ from shared.deliveries import Answer, DeliveryRecord
 from shared.errors import Conflict, NotFound, TransientError
 from shared.storage.table_writes import insert_entity, merge_entity
 from shared.storage.task_entities import PARTITION, entity_to_task, task_to_entity
+from shared.storage.transport import pooled
 from shared.tasks import Task
 
 TASKS_TABLE = "drydockTasks"
@@ -34,7 +35,7 @@ _DELIVERY_PARTITION = "delivery"
 
 
 def _table(connection: str, name: str) -> TableClient:
-    return TableServiceClient.from_connection_string(connection).get_table_client(name)
+    return TableServiceClient.from_connection_string(connection, **pooled()).get_table_client(name)
 
 
 def _ensure(table: TableClient) -> None:

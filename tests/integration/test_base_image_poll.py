@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.base_image_poll import check_all, check_image
-from shared.base_images import BUILDTIME, RUNTIME, Dependent, trigger_admits
+from shared.base_images import BUILDTIME, RUNTIME, Dependent, Rebuild, trigger_admits
 from shared.errors import TransientError
 from shared.registry.client import RegistryClient
 from shared.storage.base_image_tables import BaseImageIndex
@@ -29,13 +29,14 @@ class RecordingStarter:
         self.started: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
-    def admits(self, task: str, kind: str) -> bool:
-        return trigger_admits(self.trigger_types.get(task, "Runtime"), kind)
+    def admitted(self, rebuilds, kinds):
+        types = self.trigger_types
+        return [r for r in rebuilds if trigger_admits(types.get(r.task, "Runtime"), kinds[r.task])]
 
-    def start(self, rebuild, chain):
+    def start(self, rebuilds, chain):
         with self._lock:
-            self.started.append((rebuild.task, rebuild.to_digest))
-            return f"run-{len(self.started)}"
+            self.started += [(rebuild.task, rebuild.to_digest) for rebuild in rebuilds]
+            return [f"run-{rebuild.task}" for rebuild in rebuilds]
 
 
 @pytest.fixture
@@ -115,3 +116,14 @@ def test_a_registry_that_is_down_triggers_nothing(index, unique_name):
         check_image(image, index, RegistryClient(), starter, NOW)
     report = check_all(index, RegistryClient(), starter, NOW)
     assert image in report.errors and starter.started == []
+
+
+def test_concurrent_claims_of_one_update_win_each_mark_once(index):
+    image = "localhost:1/base:1"
+    rebuilds = [Rebuild(f"task-{n}", image, "sha256:old", "sha256:new") for n in range(150)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        claims = list(pool.map(lambda _: index.claim_rebuilds(rebuilds), range(3)))
+    assert [sum(won) for won in zip(*claims, strict=True)] == [1] * 150
+    index.release_rebuilds(rebuilds[:10])
+    again = index.claim_rebuilds(rebuilds)
+    assert again == [True] * 10 + [False] * 140

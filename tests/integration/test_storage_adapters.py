@@ -54,6 +54,26 @@ def test_two_processes_allocating_at_once_never_repeat(runs, storage_connection,
     assert len(set(numbers)) == 300
 
 
+def test_a_block_reserved_for_a_fan_out_is_consecutive_and_shared_with_nobody(runs):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        singles = pool.submit(lambda: [runs.allocate_sequence() for _ in range(40)])
+        blocks = list(pool.map(runs.allocate_sequences, [250, 250, 0]))
+    for block in blocks[:2]:
+        assert block == list(range(block[0], block[0] + 250))
+    assert blocks[2] == []
+    every = singles.result() + blocks[0] + blocks[1]
+    assert len(set(every)) == 540
+
+
+def test_many_runs_inserted_in_batches_read_back_and_a_taken_id_conflicts(runs):
+    runs.insert_many([_run(seq, task="fan") for seq in range(1, 251)])
+    assert len(list(runs.list(task="fan", top=1000))) == 250
+    assert runs.get(format_run_id(123))[0].task == "fan"
+    with pytest.raises(Conflict, match=format_run_id(250)):
+        runs.insert_many([_run(250), _run(251)])
+    assert runs.get(format_run_id(251))[0].status is RunStatus.QUEUED  # the free one is written
+
+
 def test_runs_list_newest_first_with_filters(runs):
     for seq in range(1, 8):
         runs.insert(_run(seq, task="web" if seq % 2 else "api"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -13,7 +14,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables import TableServiceClient
 
 from shared.errors import Conflict
-from shared.storage.table_writes import insert_entity, merge_entity
+from shared.storage.table_writes import insert_batch, insert_entity, merge_entity
 from shared.storage.task_tables import TableDeliveryStore
 from tests.support.reset_proxy import reset_proxy
 
@@ -98,3 +99,32 @@ def test_a_delivery_claim_survives_a_lost_answer_and_a_repeat_still_conflicts(
         with pytest.raises(Conflict):
             store.insert("delivery-1", now=NOW)
     assert proxy.broken == 1
+
+
+def test_a_batch_writes_what_is_free_and_leaves_somebody_elses_rows(storage_connection, table_name):
+    rows = [_row() for _ in range(150)]
+    _client(storage_connection, table_name).create_entity({**rows[120], "value": "theirs"})
+    created = insert_batch(_client(storage_connection, table_name), rows)
+    assert created == [index != 120 for index in range(150)]
+    stored = {
+        row["RowKey"]: row["value"]
+        for row in _client(storage_connection, table_name).list_entities()
+    }
+    assert len(stored) == 150 and stored[rows[120]["RowKey"]] == "theirs"
+
+
+def test_a_batch_whose_answer_was_lost_is_all_ours(storage_connection, table_name):
+    rows = [_row() for _ in range(30)]
+    with reset_proxy(_table_endpoint(storage_connection), broken_answers=1) as proxy:
+        created = insert_batch(_client(_through(storage_connection, proxy.port), table_name), rows)
+    assert proxy.broken == 1
+    assert created == [True] * 30
+    assert len(list(_client(storage_connection, table_name).list_entities())) == 30
+
+
+def test_two_batches_racing_for_the_same_rows_win_each_row_once(storage_connection, table_name):
+    rows = [_row() for _ in range(200)]
+    table = _client(storage_connection, table_name)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: insert_batch(table, rows), range(2))
+    assert [a + b for a, b in zip(first, second, strict=True)] == [1] * 200

@@ -124,14 +124,27 @@ class FakeRunStore:
         with self._lock:
             return next(self._sequence)
 
+    def allocate_sequences(self, count: int) -> list[int]:
+        return [self.allocate_sequence() for _ in range(count)]
+
     def insert(self, run: Run) -> None:
         self.table.insert(run.run_id, run)
+
+    def insert_many(self, runs) -> None:
+        for run in runs:
+            self.insert(run)
 
     def get(self, run_id: str) -> tuple[Run, str]:
         return self.table.get(run_id)
 
     def replace(self, run: Run, etag: str) -> str:
         return self.table.replace(run.run_id, run, etag)
+
+    def update(self, run_id: str, change) -> Run:
+        run, etag = self.get(run_id)
+        changed = change(run)
+        self.replace(changed, etag)
+        return changed
 
     def list(
         self, *, task=None, status=None, trigger=None, top=100, min_sequence=None

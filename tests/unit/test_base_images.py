@@ -48,3 +48,10 @@ def test_marks_name_task_base_and_digest():
     assert trigger_mark(one) == trigger_mark(Rebuild("t", IMAGE, "sha256:other", NEW))
     assert trigger_mark(one) != trigger_mark(Rebuild("u", IMAGE, OLD, NEW))
     assert trigger_mark(one) != trigger_mark(Rebuild("t", IMAGE, OLD, OLD))
+    assert trigger_mark(one) != trigger_mark(Rebuild("t", IMAGE + "-other", OLD, NEW))
+
+
+def test_one_updates_marks_share_a_group_so_they_are_claimed_together():
+    group, task = trigger_mark(Rebuild("t", IMAGE, OLD, NEW))
+    assert trigger_mark(Rebuild("u", IMAGE, "sha256:other", NEW)) == (group, "u")
+    assert task == "t"
