@@ -22,9 +22,18 @@ from shared.registry.manifests import ManifestDigest
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class TrackedBase:
+    """One base reference, the tasks built from it and what its registry last said."""
+
+    image: str
+    dependents: list[Dependent]
+    observed: dict[str, Any] | None
+
+
 class DependencyIndex(Protocol):
     def dependents(self, image: str) -> list[Dependent]: ...
-    def images(self) -> Iterable[str]: ...
+    def bases(self) -> Iterable[TrackedBase]: ...
     def observed(self, image: str) -> dict[str, Any] | None: ...
     def save_observed(self, image: str, view: dict[str, Any], now: datetime) -> None: ...
     def claim_rebuilds(self, rebuilds: Sequence[Rebuild]) -> list[bool]: ...
@@ -64,12 +73,14 @@ def check_all(
     now: datetime,
     workers: int = 32,
 ) -> CheckReport:
-    """Every registered base, concurrently; bounded per registry by the reader."""
+    """Every registered base, concurrently; bounded per registry by the reader.
+    The index is read in one pass, so a poll costs storage a page per thousand
+    rows rather than a few requests per base."""
     report = CheckReport()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         futures = {
-            image: pool.submit(check_image, image, index, reader, starter, now)
-            for image in index.images()
+            base.image: pool.submit(_check, base, index, reader, starter, now, ())
+            for base in index.bases()
         }
     for image, future in futures.items():
         report.images += 1
@@ -93,30 +104,45 @@ def check_image(
     dependents = index.dependents(image)
     if not dependents:
         return []
-    current = _current_view(image, dependents, index, reader, now)
-    kinds = {dependent.task: dependent.kind for dependent in dependents}
+    base = TrackedBase(image, dependents, index.observed(image))
+    return _check(base, index, reader, starter, now, chain)
+
+
+def _check(
+    base: TrackedBase,
+    index: DependencyIndex,
+    reader: ManifestReader,
+    starter: RebuildStarter,
+    now: datetime,
+    chain: Sequence[str],
+) -> list[str]:
+    if not base.dependents:
+        return []
+    current = _current_view(base, index, reader, now)
+    kinds = {dependent.task: dependent.kind for dependent in base.dependents}
     # A chain never loops back into a task it already rebuilt.
-    rebuilds = [r for r in rebuilds_for(image, current, dependents) if r.task not in chain]
+    found = rebuilds_for(base.image, current, base.dependents)
+    rebuilds = [rebuild for rebuild in found if rebuild.task not in chain]
     if not rebuilds:
         return []
     return _start_once(starter.admitted(rebuilds, kinds), index, starter, chain)
 
 
 def _current_view(
-    image: str,
-    dependents: list[Dependent],
-    index: DependencyIndex,
-    reader: ManifestReader,
-    now: datetime,
+    base: TrackedBase, index: DependencyIndex, reader: ManifestReader, now: datetime
 ) -> dict[str, str]:
-    ref = parse_image_ref(image)
-    known = index.observed(image) or {}
+    """What the registry says now, per platform the dependents build; recorded
+    only when it differs from what was recorded, so a quiet poll writes nothing."""
+    ref = parse_image_ref(base.image)
+    known = base.observed or {}
     view = {}
-    for platform in sorted({dependent.platform for dependent in dependents}):
+    for platform in sorted({dependent.platform for dependent in base.dependents}):
         seen = known.get(platform)
         answer = reader.manifest_digest(ref, platform, ManifestDigest(**seen) if seen else None)
         view[platform] = answer
-    index.save_observed(image, {p: vars(answer) for p, answer in view.items()}, now)
+    seen_now = {**known, **{platform: vars(answer) for platform, answer in view.items()}}
+    if seen_now != known:
+        index.save_observed(base.image, seen_now, now)
     return {platform: answer.comparable for platform, answer in view.items()}
 
 

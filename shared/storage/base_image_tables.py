@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient, UpdateMode
 
+from shared.base_image_poll import TrackedBase
 from shared.base_images import Dependent, Rebuild, trigger_mark
 from shared.errors import TransientError
 from shared.storage.table_writes import insert_batch, insert_entity
@@ -71,10 +72,18 @@ class BaseImageIndex:
         """Every base ``task`` depends on (a scan across partitions by row key)."""
         return [_dependent(row) for row in self._query("RowKey eq @task", {"task": task})]
 
-    def images(self) -> Iterator[str]:
-        """Every base reference with at least one registration, page by page."""
-        for row in self._query("RowKey eq @obs", {"obs": OBSERVED}):
-            yield unquote(row["PartitionKey"])
+    def bases(self) -> Iterator[TrackedBase]:
+        """Every base with its dependents and last observation, in one pass over
+        the table, a page per thousand rows. Rows come sorted by partition, so a
+        base is complete when the partition changes."""
+        rows: list[dict[str, Any]] = []
+        for row in self._all_rows():
+            if rows and row["PartitionKey"] != rows[0]["PartitionKey"]:
+                yield _tracked(rows)
+                rows = []
+            rows.append(row)
+        if rows:
+            yield _tracked(rows)
 
     def observed(self, image: str) -> dict[str, Any] | None:
         try:
@@ -123,6 +132,12 @@ class BaseImageIndex:
         with contextlib.suppress(ResourceExistsError):
             self._call(insert_entity, self._index, entity)
 
+    def _all_rows(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._index.list_entities(results_per_page=1000)
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+
     def _query(self, text: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         try:
             yield from self._index.query_entities(text, parameters=params, results_per_page=1000)
@@ -137,6 +152,15 @@ class BaseImageIndex:
             raise
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
+
+
+def _tracked(rows: list[dict[str, Any]]) -> TrackedBase:
+    observed = next((row for row in rows if row["RowKey"] == OBSERVED), None)
+    return TrackedBase(
+        image=unquote(rows[0]["PartitionKey"]),
+        dependents=[_dependent(row) for row in rows if row["RowKey"] != OBSERVED],
+        observed=json.loads(observed.get("view") or "null") if observed else None,
+    )
 
 
 def _mark_row(rebuild: Rebuild) -> dict[str, Any]:

@@ -127,3 +127,50 @@ def test_concurrent_claims_of_one_update_win_each_mark_once(index):
     index.release_rebuilds(rebuilds[:10])
     again = index.claim_rebuilds(rebuilds)
     assert again == [True] * 10 + [False] * 140
+
+
+class CountingIndex:
+    """The real index, counting what a poll writes and reads per base."""
+
+    def __init__(self, index: BaseImageIndex) -> None:
+        self._index = index
+        self.saved: list[str] = []
+        self.per_base_reads = 0
+
+    def __getattr__(self, name):
+        return getattr(self._index, name)
+
+    def save_observed(self, image, view, now):
+        self.saved.append(image)
+        self._index.save_observed(image, view, now)
+
+    def dependents(self, image):
+        self.per_base_reads += 1
+        return self._index.dependents(image)
+
+    def observed(self, image):
+        self.per_base_reads += 1
+        return self._index.observed(image)
+
+
+def test_a_poll_reads_the_index_in_one_pass_and_writes_only_what_moved(
+    index, registry_host, unique_name
+):
+    base = f"http://{registry_host}"
+    images = [f"{registry_host}/{unique_name}/b{n}:1" for n in range(3)]
+    for number, image in enumerate(images):
+        digest, _ = push_image(base, f"{unique_name}/b{number}", "1")
+        index.register(Dependent(f"app-{number}", image, RUNTIME, digest))
+        index.register(Dependent(f"lib-{number}", image, BUILDTIME, digest))
+    counting = CountingIndex(index)
+    starter = RecordingStarter({"lib-1": "All"})
+    check_all(counting, RegistryClient(), starter, NOW)
+    assert sorted(counting.saved) == sorted(images)  # first sight of each base
+    counting.saved.clear()
+    assert check_all(counting, RegistryClient(), starter, NOW).runs == []
+    assert counting.saved == []  # nothing moved: nothing written
+    moved, _ = push_image(base, f"{unique_name}/b1", "1")
+    report = check_all(counting, RegistryClient(), starter, NOW)
+    assert counting.saved == [images[1]]
+    assert sorted(starter.started) == [("app-1", moved), ("lib-1", moved)]
+    assert report.images == 3 and counting.per_base_reads == 0
