@@ -99,7 +99,7 @@ def _measure(connection: str, size: int) -> Size:
                 times.wrap("runs", runs), stores, now, retention_period(RETENTION_DAYS)
             )
             seconds = time.perf_counter() - began
-        remaining = sum(1 for _ in runs.list_finished_before(now, PAGE_SIZE))
+        remaining = sum(len(page) for page in runs.pages_finished_before(now, PAGE_SIZE))
         if report.deleted != size:
             raise BenchError(f"the purge deleted {report.deleted} of {size} expired runs")
         return Size(
@@ -162,10 +162,13 @@ def render(result: Result, machine_now: Machine, command: str) -> str:
             "transaction (not timed), then `purge_expired_runs` (shared/retention.py, what the "
             "retention timer calls) with a 30-day retention, over that table and log and "
             "context containers and a secrets table of their own. Those are empty: deleting "
-            "what is not there still costs one storage request per run and store. Per run the "
-            f"purge makes six sequential requests: its share of a {PAGE_SIZE}-run listing page, "
-            "a fresh read (ETag), an ETag-guarded claim, the delete, and the log, context and "
-            "secrets deletes.\n\n",
+            "what is not there still costs one storage request per run and store. Per page of "
+            f"{PAGE_SIZE} expired runs the purge reads the page (with each run's ETag), deletes "
+            "the page's records in one table transaction guarded by those ETags (all or "
+            "nothing: a page where a run was archived or purged meanwhile goes run by run, "
+            "each re-read and deleted under its fresh ETag), then the page's logs and contexts "
+            "in one blob batch request per container, and its secrets after one query finding "
+            "which runs still hold any (the builder deletes them when a run ends).\n\n",
             table(
                 (
                     "expired runs",
@@ -217,7 +220,7 @@ def _not_measured(sizes: list[Size]) -> str:
 
 
 def _profile(size: Size) -> str:
-    """Where the purge's time goes: it is sequential, so the call times add up to it."""
+    """Where the purge's time goes."""
     rows = [
         [f"`{name}`", f"{size.times.calls[name]:,}",
          ms(seconds / size.times.calls[name]), f"{seconds:.1f} s",
@@ -226,7 +229,7 @@ def _profile(size: Size) -> str:
     ]  # fmt: skip
     return (
         f"\n### Where the time goes ({size.runs:,} runs)\n\n"
-        "Each store call timed (`runs.list_finished_before` is a generator, so its pages are "
-        "fetched inside the loop and are the remainder):\n\n"
+        "Each store call timed (`runs.pages_finished_before` is a generator, so its pages "
+        "are fetched inside the loop and are the remainder):\n\n"
         + table(("call", "calls", "mean", "total", "share of the purge"), rows)
     )

@@ -28,7 +28,7 @@ from shared.tasks import HistoryLimits, Task
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
-"""Runs fetched per storage request while purging."""
+"""Runs fetched per storage request while purging; also one table transaction."""
 MAX_IDS_LOGGED = 1000
 """The purge keeps at most this many deleted ids for its debug line (the count is exact)."""
 
@@ -61,6 +61,11 @@ class PurgeReport:
     """Selected, but archived, changed or gone by the time we got to it."""
     deleted_ids: list[str] = field(default_factory=list)
 
+    def note(self, deleted: list[str], skipped: int) -> None:
+        self.deleted += len(deleted)
+        self.skipped += skipped
+        self.deleted_ids += deleted[: MAX_IDS_LOGGED - len(self.deleted_ids)]
+
 
 def purge_expired_runs(
     runs: ExpiringRunStore,
@@ -68,28 +73,38 @@ def purge_expired_runs(
     now: datetime,
     retention: timedelta,
 ) -> PurgeReport:
-    """Delete every expired run, then its log, context and other per-run artifacts."""
+    """Delete every expired run, then its log, context and other per-run artifacts.
+
+    A page of expired runs goes in one all-or-nothing delete guarded by the ETags
+    the listing saw; when anything on the page changed meanwhile (an archive, a
+    concurrent purge) the page falls back to run-by-run guarded deletes. The
+    page's artifacts then go a batch request per store."""
     report = PurgeReport()
     artifacts = tuple(artifacts)
-    candidates = runs.list_finished_before(now - retention, PAGE_SIZE)
-    for candidate in select_expired_runs(candidates, now, retention):
-        if _purge_one(candidate.run_id, runs, artifacts, now, retention):
-            report.deleted += 1
-            if len(report.deleted_ids) < MAX_IDS_LOGGED:
-                report.deleted_ids.append(candidate.run_id)
-        else:
-            report.skipped += 1
+    for page in runs.pages_finished_before(now - retention, PAGE_SIZE):
+        expired = [(run, etag) for run, etag in page if is_expired(run, now, retention)]
+        deleted = _delete_page(expired, runs, now, retention)
+        # The records went first: a crash here leaves orphan blobs, never a run
+        # whose log has vanished while the API still shows it.
+        for store in artifacts if deleted else ():
+            store.delete_many(deleted)
+        report.note(deleted, skipped=len(expired) - len(deleted))
     return report
 
 
-def _purge_one(
-    run_id: str,
-    runs: ExpiringRunStore,
-    artifacts: tuple[RunArtifacts, ...],
-    now: datetime,
-    retention: timedelta,
-) -> bool:
-    return _purge_if(run_id, runs, artifacts, lambda run: is_expired(run, now, retention))
+def _delete_page(
+    expired: list[tuple[Run, str]], runs: ExpiringRunStore, now: datetime, retention: timedelta
+) -> list[str]:
+    """The ids of the runs whose records this call deleted."""
+    if not expired:
+        return []
+    if runs.delete_all([(run.run_id, etag) for run, etag in expired]):
+        return [run.run_id for run, _ in expired]
+
+    def still_expired(run: Run) -> bool:
+        return is_expired(run, now, retention)
+
+    return [run.run_id for run, _ in expired if _delete_record_if(run.run_id, runs, still_expired)]
 
 
 def _purge_if(
@@ -98,19 +113,29 @@ def _purge_if(
     artifacts: tuple[RunArtifacts, ...],
     purgeable: Callable[[Run], bool],
 ) -> bool:
+    if not _delete_record_if(run_id, runs, purgeable):
+        return False
+    _delete_artifacts(run_id, artifacts)
+    return True
+
+
+def _delete_record_if(
+    run_id: str, runs: ExpiringRunStore, purgeable: Callable[[Run], bool]
+) -> bool:
     # Re-read for a fresh ETag: the listing may be minutes old on a big store.
     try:
         run, etag = runs.get(run_id)
     except NotFound:
         return False
-    if not purgeable(run) or not runs.delete(run_id, etag):
-        return False
-    # The record goes first: a crash below leaves an orphan blob, never a run
+    return purgeable(run) and runs.delete(run_id, etag)
+
+
+def _delete_artifacts(run_id: str, artifacts: tuple[RunArtifacts, ...]) -> None:
+    # The record went first: a crash here leaves an orphan blob, never a run
     # whose log has vanished while the API still shows it.
     for store in artifacts:
         store.delete(run_id)
-    log.debug("purged run %s (finished %s)", run_id, run.finish_time)
-    return True
+    log.debug("purged run %s", run_id)
 
 
 # ---- per-task history limits ------------------------------------------------------

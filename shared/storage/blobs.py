@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from azure.core.exceptions import (
@@ -78,6 +79,9 @@ class BlobLogStore:
         """Gone already is fine: two purges may race."""
         _delete_blob(self._container, f"{run_id}.log")
 
+    def delete_many(self, run_ids: Sequence[str]) -> None:
+        _delete_blobs(self._container, [f"{run_id}.log" for run_id in run_ids])
+
 
 class BlobContextStore:
     """Uploaded contexts, ``<runId>.tar.gz``, kept until the run is purged."""
@@ -114,6 +118,9 @@ class BlobContextStore:
         """Gone already is fine: two purges may race, and Git contexts have none."""
         _delete_blob(self._container, f"{run_id}.tar.gz")
 
+    def delete_many(self, run_ids: Sequence[str]) -> None:
+        _delete_blobs(self._container, [f"{run_id}.tar.gz" for run_id in run_ids])
+
 
 def _delete_blob(container: ContainerClient, name: str) -> None:
     try:
@@ -122,3 +129,21 @@ def _delete_blob(container: ContainerClient, name: str) -> None:
         pass
     except AzureError as exc:
         raise TransientError(f"could not delete {name}: {exc}") from exc
+
+
+BLOB_BATCH = 256
+"""Sub-requests one blob batch may hold."""
+
+
+def _delete_blobs(container: ContainerClient, names: list[str]) -> None:
+    """Blob batch deletes, 256 names a request; a name already gone is fine."""
+    for start in range(0, len(names), BLOB_BATCH):
+        chunk = names[start : start + BLOB_BATCH]
+        try:
+            answers = container.delete_blobs(*chunk, raise_on_any_failure=False)
+        except AzureError as exc:
+            raise TransientError(f"could not delete {len(chunk)} blobs: {exc}") from exc
+        failed = [name for name, answer in zip(chunk, answers, strict=True)
+                  if answer.status_code not in (202, 404)]  # fmt: skip
+        if failed:
+            raise TransientError(f"could not delete {', '.join(failed[:5])}")

@@ -18,7 +18,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableServiceClient, UpdateMode
+from azure.data.tables import TableServiceClient, TableTransactionError, UpdateMode
 
 from shared.errors import Conflict, NotFound, TransientError
 from shared.run_ids import parse_run_id, row_key_for
@@ -181,18 +181,37 @@ class TableRunStore:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
         return True
 
-    def list_finished_before(self, cutoff: datetime, page_size: int = 100) -> Iterator[Run]:
-        """Runs that finished before ``cutoff``, fetched page by page as the caller
-        iterates, so memory stays flat however many there are. Unfinished runs have
-        no ``finishTime`` column and so never match."""
+    def delete_all(self, versions: Sequence[tuple[str, str]]) -> bool:
+        """One table transaction of ETag-guarded deletes (at most a hundred): all
+        or, when any run changed or is already gone, none. Unlike a lone delete,
+        a transaction reports the 404 of a run a concurrent purge took."""
+        operations = [
+            ("delete", {"PartitionKey": PARTITION, "RowKey": row_key_for(parse_run_id(run_id))},
+             {"etag": etag, "match_condition": MatchConditions.IfNotModified})
+            for run_id, etag in versions
+        ]  # fmt: skip
+        try:
+            self._runs.submit_transaction(operations)
+        except TableTransactionError:
+            return False
+        except AzureError as exc:
+            raise TransientError(f"table storage is unreachable: {exc}") from exc
+        return True
+
+    def pages_finished_before(
+        self, cutoff: datetime, page_size: int = 100
+    ) -> Iterator[list[tuple[Run, str]]]:
+        """Runs that finished before ``cutoff`` with their ETags, a page at a time as
+        the caller iterates, so memory stays flat however many there are. Unfinished
+        runs have no ``finishTime`` column and so never match."""
         query = self._runs.query_entities(
             "PartitionKey eq @pk and finishTime lt @cutoff",
             parameters={"pk": PARTITION, "cutoff": cutoff},
             results_per_page=page_size,
         )
         try:
-            for entity in query:
-                yield entity_to_run(entity)
+            for page in query.by_page():
+                yield [(entity_to_run(e), str(e.metadata["etag"])) for e in page]
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
 
@@ -260,3 +279,17 @@ class TableSecretStore:
     def delete(self, run_id: str) -> None:
         with contextlib.suppress(AzureError):  # a leftover entity is harmless; purged later
             self._table.delete_entity(run_id, "args")
+
+    def delete_many(self, run_ids: Sequence[str]) -> None:
+        """One query finds which of the runs still hold secrets (the builder deletes
+        them when a run ends, so usually none), and only those are deleted."""
+        if not run_ids:
+            return
+        clauses = " or ".join(f"PartitionKey eq @r{n}" for n in range(len(run_ids)))
+        params = {f"r{n}": run_id for n, run_id in enumerate(run_ids)}
+        # Spaces inside the parentheses: the SDK finds @parameters by splitting on spaces.
+        query = f"( {clauses} ) and RowKey eq @args"
+        with contextlib.suppress(AzureError):  # a leftover entity is harmless; purged later
+            found = self._table.query_entities(query, parameters={**params, "args": "args"})
+            for entity in list(found):
+                self.delete(entity["PartitionKey"])

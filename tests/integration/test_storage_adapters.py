@@ -1,7 +1,8 @@
 """Storage adapters against the real Azurite."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +11,7 @@ from shared.run_ids import format_run_id
 from shared.runs import BuildSpec, Run, RunStatus, Trigger
 from shared.storage.blobs import BlobLogStore
 from shared.storage.queues import StorageQueue
-from shared.storage.tables import TableRunStore
+from shared.storage.tables import TableRunStore, TableSecretStore
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -118,6 +119,29 @@ def test_log_append_and_read_from_offset(storage_connection, unique_name):
     assert logs.read("dd1", 12) == b""
 
 
+def test_a_pages_logs_and_secrets_go_in_batches_and_missing_ones_are_fine(
+    storage_connection, unique_name
+):
+    logs = BlobLogStore(storage_connection, container=unique_name)
+    logs.ensure_container()
+    secrets = TableSecretStore(storage_connection, f"{unique_name}sec")
+    secrets.ensure_table()
+    ids = [format_run_id(n) for n in range(1, 301)]
+    for run_id in ids[:3] + ids[-2:]:
+        logs.create(run_id)
+        logs.append(run_id, b"line\n")
+    secrets.put(ids[0], {"TOKEN": "x"})
+    secrets.put(ids[150], {"TOKEN": "y"})
+    secrets.put("dd-other", {"TOKEN": "kept"})
+    logs.delete_many(ids)
+    secrets.delete_many(ids[:100])
+    secrets.delete_many(ids[100:200])
+    assert all(logs.read(run_id, 0) == b"" for run_id in ids[:3] + ids[-2:])
+    assert secrets.get(ids[0]) == {} and secrets.get(ids[150]) == {}
+    assert secrets.get("dd-other") == {"TOKEN": "kept"}
+    logs.delete_many([])
+
+
 def test_queue_round_trip_is_base64_json(storage_connection, unique_name):
     from azure.storage.queue import QueueClient
 
@@ -132,3 +156,33 @@ def test_queue_round_trip_is_base64_json(storage_connection, unique_name):
     queue.delete(delivery)
     assert list(queue.receive(16, 1)) == []
     QueueClient.from_connection_string(storage_connection, unique_name).delete_queue()
+
+
+def _finished(seq: int) -> Run:
+    return _run(seq, status=RunStatus.SUCCEEDED, finish_time=NOW)
+
+
+def test_a_page_of_finished_runs_is_deleted_all_or_nothing(runs):
+    runs.insert_many([_finished(seq) for seq in range(1, 8)])
+    pages = list(runs.pages_finished_before(NOW + timedelta(seconds=1), page_size=3))
+    assert [len(page) for page in pages] == [3, 3, 1]
+    first = [(run.run_id, etag) for run, etag in pages[0]]
+    run, etag = runs.get(first[1][0])
+    runs.replace(replace(run, archived=True), etag)  # archived after the listing
+    assert runs.delete_all(first) is False
+    assert all(runs.get(run_id) for run_id, _ in first)  # nothing of the page went
+    second = [(run.run_id, etag) for run, etag in pages[1]]
+    assert runs.delete_all(second) is True
+    left = {run.run_id for page in runs.pages_finished_before(NOW, 100) for run, _ in page}
+    assert not left & {run_id for run_id, _ in second}
+
+
+def test_two_purges_deleting_one_page_at_once_one_wins(runs):
+    runs.insert_many([_finished(seq) for seq in range(1, 51)])
+    page = [
+        (run.run_id, etag)
+        for run, etag in next(runs.pages_finished_before(NOW + timedelta(seconds=1), 100))
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda _: runs.delete_all(page), range(2)))
+    assert sorted(outcomes) == [False, True]

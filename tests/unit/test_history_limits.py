@@ -69,6 +69,9 @@ class _Blobs:
     def delete(self, run_id: str) -> None:
         self.deleted.append(run_id)
 
+    def delete_many(self, run_ids) -> None:
+        self.deleted.extend(run_ids)
+
 
 class _Store(FakeRunStore):
     def delete(self, run_id: str, etag: str) -> bool:

@@ -91,12 +91,23 @@ class _Store:
         self.runs = {run.run_id: (run, 1) for run in runs}
         self.listed_with = None
         self.on_get = lambda run_id: None
+        self.before_delete = lambda: None
 
-    def list_finished_before(self, cutoff, page_size):
+    def pages_finished_before(self, cutoff, page_size):
         self.listed_with = (cutoff, page_size)
-        for run, _ in list(self.runs.values()):
-            if run.finish_time and run.finish_time < cutoff:
-                yield run
+        found = [(run, str(etag)) for run, etag in list(self.runs.values())
+                 if run.finish_time and run.finish_time < cutoff]  # fmt: skip
+        for start in range(0, len(found), page_size):
+            yield found[start : start + page_size]
+
+    def delete_all(self, versions):
+        self.before_delete()
+        self.before_delete = lambda: None  # a race happens once
+        if any(str(self.runs.get(run_id, (None, None))[1]) != etag for run_id, etag in versions):
+            return False
+        for run_id, _ in versions:
+            del self.runs[run_id]
+        return True
 
     def get(self, run_id):
         self.on_get(run_id)
@@ -118,6 +129,9 @@ class _Blobs:
 
     def delete(self, run_id):
         self.names.discard(run_id)  # missing is fine, as in blob storage
+
+    def delete_many(self, run_ids):
+        self.names.difference_update(run_ids)
 
 
 def test_purge_deletes_expired_runs_and_their_artifacts_only():
@@ -143,18 +157,26 @@ def test_an_archive_racing_the_purge_wins():
     logs = _Blobs({"dd1"})
     archived = replace(store.runs["dd1"][0], archived=True)
 
-    def archive_meanwhile(run_id):  # archived after the listing, before the delete
-        store.runs[run_id] = (archived, 2)
+    def archive_meanwhile():  # archived after the listing, before the delete
+        store.runs["dd1"] = (archived, 2)
 
-    store.on_get = archive_meanwhile
+    store.before_delete = archive_meanwhile
     report = purge_expired_runs(store, (logs,), NOW, retention_period(30))
     assert (report.deleted, report.skipped) == (0, 1)
     assert store.runs["dd1"][0].archived and logs.names == {"dd1"}
 
 
+def test_a_page_is_deleted_at_once_when_nothing_changed_since_the_listing():
+    store = _Store([_run(f"dd{n}", finished_ago=31 * DAY) for n in range(1, 251)])
+    gets = []
+    store.on_get = gets.append
+    report = purge_expired_runs(store, (_Blobs(()),), NOW, retention_period(30))
+    assert (report.deleted, report.skipped, gets, store.runs) == (250, 0, [], {})
+
+
 def test_a_run_purged_concurrently_is_skipped_not_an_error():
     store = _Store([_run("dd1", finished_ago=31 * DAY), _run("dd2", finished_ago=31 * DAY)])
-    store.on_get = lambda run_id: store.runs.pop("dd1", None)  # the other purge was faster
+    store.before_delete = lambda: store.runs.pop("dd1", None)  # the other purge was faster
     report = purge_expired_runs(store, (_Blobs(()),), NOW, retention_period(30))
     assert (report.deleted, report.skipped, report.deleted_ids) == (1, 1, ["dd2"])
     assert store.runs == {}
