@@ -1,4 +1,4 @@
-"""The Docker side of a multi-step run: its network, its workspace volume and
+"""The Docker side of a multi-step run: its networks, its workspace volume and
 the containers of ``cmd`` steps. Engine errors are translated here, once.
 
 No host path and no Docker socket is ever mounted: a step sees the run's
@@ -22,10 +22,17 @@ from typing import Any
 import docker
 import docker.errors
 import requests
+from docker.types import IPAMConfig, IPAMPool
 from docker.utils import parse_repository_tag
 
 from shared.errors import BuildFailed, TransientError
-from shared.taskfile.model import SecretVolume
+from shared.taskfile.model import Network, SecretVolume
+from shared.taskfile.networks import (
+    EngineNetwork,
+    NetworkPlan,
+    plan_networks,
+    unique_local_subnet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,7 @@ HELPER_IMAGE = "drydock/workspace-helper:1"
 """An empty image (``FROM scratch``), built locally: a container to copy the
 context into the workspace volume, since nothing may be pulled."""
 WAIT_POLL_SECONDS = 0.5
+RUN_RESOURCE_LABEL = "org.drydock.run-resource"
 _DOCKER_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
 
@@ -43,6 +51,7 @@ class ContainerSpec:
     image: str
     command: list[str]
     alias: str
+    network: EngineNetwork
     environment: list[str] = field(default_factory=list)
     entrypoint: str | None = None
     user: str | None = None
@@ -55,29 +64,65 @@ class ContainerSpec:
 
 
 class RunResources:
-    """One run's network and workspace volume, named uniquely on the engine."""
+    """One run's networks and workspace volume, named uniquely on the engine."""
 
     def __init__(self, client: docker.DockerClient, run_id: str) -> None:
         self._api = client.api
         self.name = f"drydock-{run_id}-{secrets.token_hex(3)}"
-        self.network = self.name
+        self.networks: NetworkPlan = plan_networks((), self.name)
         self.volume = f"{self.name}-workspace"
         self._secret_volumes: dict[str, str] = {}
+        self._created_networks: list[str] = []
         self._detached: list[tuple[str, bool]] = []
         self._lock = threading.Lock()
 
-    def create(self, context_dir: Path, secret_volumes: Sequence[SecretVolume] = ()) -> None:
+    def create(
+        self,
+        context_dir: Path,
+        secret_volumes: Sequence[SecretVolume] = (),
+        networks: Sequence[Network] = (),
+        allow_host_network: bool = False,
+    ) -> None:
+        self.networks = plan_networks(networks, self.name)
         try:
-            self._api.create_network(self.network, driver="bridge", labels=_labels())
-            self._api.create_volume(self.volume, labels=_labels())
+            for network in self.networks.networks:
+                self._prepare_network(network, allow_host_network)
+            self._api.create_volume(self.volume, labels=run_resource_labels())
             self._fill(self.volume, _tar_of(context_dir))
             for index, secret in enumerate(secret_volumes):
                 # Task-file volume names are free text; engine names are ours.
                 volume = self._secret_volumes[secret.name] = f"{self.name}-secret-{index}"
-                self._api.create_volume(volume, labels=_labels())
+                self._api.create_volume(volume, labels=run_resource_labels())
                 self._fill(volume, _tar_of_files(secret.files))
+        except docker.errors.APIError as exc:
+            if exc.is_client_error():  # a driver the engine lacks, an IPv6 pool clash…
+                raise BuildFailed(f"cannot prepare the run: {exc.explanation or exc}") from exc
+            raise TransientError(f"cannot prepare the run's networks and volumes: {exc}") from exc
         except _DOCKER_ERRORS as exc:
-            raise TransientError(f"cannot prepare the run's network and volumes: {exc}") from exc
+            raise TransientError(f"cannot prepare the run's networks and volumes: {exc}") from exc
+
+    def _prepare_network(self, network: EngineNetwork, allow_host: bool) -> None:
+        if not network.created:
+            _check_existing_network(self._inspect_existing(network.engine_name), allow_host)
+            return
+        ipv6 = bool(network.declared and network.declared.ipv6)
+        subnet = unique_local_subnet(secrets.token_bytes(7)) if ipv6 else None
+        self._api.create_network(
+            network.engine_name,
+            driver=(network.declared and network.declared.driver) or "bridge",
+            enable_ipv6=ipv6,
+            ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]) if subnet else None,
+            labels=run_resource_labels(),
+        )
+        self._created_networks.append(network.engine_name)
+
+    def _inspect_existing(self, name: str) -> dict[str, Any]:
+        try:
+            return dict(self._api.inspect_network(name))
+        except docker.errors.NotFound:
+            raise BuildFailed(
+                f"network {name!r} is marked skipCreation but the engine has no such network"
+            ) from None
 
     def secret_volume(self, name: str) -> str:
         """The engine volume holding the task file's secret volume ``name``."""
@@ -90,7 +135,7 @@ class RunResources:
             HELPER_IMAGE,
             command=["/none"],
             host_config=self._api.create_host_config(binds=binds, network_mode="none"),
-            labels=_labels(),
+            labels=run_resource_labels(),
         )
         try:
             self._api.put_archive(helper["Id"], WORKSPACE_MOUNT, archive)
@@ -111,24 +156,29 @@ class RunResources:
 
     def remove(self) -> None:
         """Best effort: a leftover must not turn a finished run into a failure."""
-        kept = False
         for container_id, keep in self._detached:
-            kept = kept or keep
+            if keep:
+                self._leave_networks(container_id)
+                continue
             with suppress(*_DOCKER_ERRORS):
-                if keep:
-                    self._api.disconnect_container_from_network(container_id, self.network)
-                else:
-                    self._api.remove_container(container_id, force=True)
-        with suppress(*_DOCKER_ERRORS):
-            self._api.remove_network(self.network)
-        if not kept:  # a kept container still mounts the volumes
+                self._api.remove_container(container_id, force=True)
+        for network in self._created_networks:
+            with suppress(*_DOCKER_ERRORS):
+                self._api.remove_network(network)
+        if not any(keep for _, keep in self._detached):  # a kept one still mounts the volumes
             for volume in (self.volume, *self._secret_volumes.values()):
                 with suppress(*_DOCKER_ERRORS):
                     self._api.remove_volume(volume, force=True)
 
+    def _leave_networks(self, container_id: str) -> None:
+        """A kept container stays, but off the networks the run created, so they can go."""
+        for network in self._created_networks:
+            with suppress(*_DOCKER_ERRORS):
+                self._api.disconnect_container_from_network(container_id, network)
+
 
 class Containers:
-    """Runs step containers on the run's network with the workspace mounted."""
+    """Runs step containers on the run's networks with the workspace mounted."""
 
     def __init__(self, client: docker.DockerClient, resources: RunResources) -> None:
         self._api = client.api
@@ -169,7 +219,7 @@ class Containers:
         return str(container["Id"])
 
     def _create_args(self, spec: ContainerSpec) -> dict[str, Any]:
-        network = self._resources.network
+        network = spec.network.engine_name
         ports = [_container_port(port) for port in (*spec.ports, *spec.expose)]
         return {
             "image": spec.image,
@@ -180,7 +230,7 @@ class Containers:
             "user": spec.user or None,
             "working_dir": spec.working_dir,
             "ports": ports or None,
-            "labels": _labels(),
+            "labels": run_resource_labels(),
             "host_config": self._api.create_host_config(
                 binds={
                     self._resources.volume: {"bind": WORKSPACE_MOUNT, "mode": "rw"},
@@ -195,7 +245,9 @@ class Containers:
             ),
             "networking_config": self._api.create_networking_config(
                 {network: self._api.create_endpoint_config(aliases=[spec.alias])}
-            ),
+            )
+            if spec.network.takes_aliases
+            else None,
         }
 
     def follow_output(self, container_id: str, on_line: Callable[[str], None]) -> threading.Thread:
@@ -233,8 +285,23 @@ class Containers:
             self._api.remove_container(container_id, force=True)
 
 
-def _labels() -> dict[str, str]:
-    return {"org.drydock.run-resource": "true"}
+def run_resource_labels() -> dict[str, str]:
+    """The label of every network, volume and container a run creates."""
+    return {RUN_RESOURCE_LABEL: "true"}
+
+
+def _check_existing_network(attrs: dict[str, Any], allow_host: bool) -> None:
+    """A ``skipCreation`` network is joined as the engine has it: never another
+    run's, and the host's own network only where privileged steps are allowed
+    (a step there reaches every service listening on the engine's loopback)."""
+    name = attrs.get("Name", "?")
+    if RUN_RESOURCE_LABEL in (attrs.get("Labels") or {}):
+        raise BuildFailed(f"network {name!r} belongs to another run; it cannot be joined")
+    if attrs.get("Driver") == "host" and not allow_host:
+        raise BuildFailed(
+            f"network {name!r} is the engine host's own network; refused unless the "
+            "builder setting DRYDOCK_ALLOW_PRIVILEGED allows privileged steps"
+        )
 
 
 def _container_port(text: str) -> str:

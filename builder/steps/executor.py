@@ -50,7 +50,6 @@ def run_task_steps(
                                  "finishTime": None} for s in task.steps})  # fmt: skip
     env = StepEnvironment(
         task=task,
-        context_dir=job.context_dir,
         engine=job.engine,
         containers=Containers(client, resources),
         resources=resources,
@@ -65,7 +64,8 @@ def run_task_steps(
         for _, content in volume.files
     ])  # fmt: skip
     try:
-        resources.create(job.context_dir, task.volumes)
+        # Host networking is as much an escape as a privileged container.
+        resources.create(job.context_dir, task.volumes, task.networks, allow_privileged)
         _schedule(task, env, progress, stop_reason)
     finally:
         resources.remove()

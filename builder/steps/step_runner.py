@@ -18,12 +18,16 @@ from builder.engine import BuildCanceled, DockerEngine
 from builder.paths import path_inside
 from builder.steps.containers import WORKSPACE_MOUNT, Containers, ContainerSpec, RunResources
 from builder.steps.errors import StepStopped, StepTimedOut
+from builder.steps.workspace import context_from_workspace
 from shared.dockerfile_deps import discover_base_images
 from shared.errors import BuildFailed
 from shared.image_ref import normalise_image_ref, parse_image_ref
 from shared.runs import BaseImageUse, ImageOutput
 from shared.taskfile import Step, TaskFile
-from shared.taskfile.build_bases import pulls_bases, split_bases
+from shared.taskfile.build_bases import BuildBases, pulls_bases, split_bases
+
+MAX_DOCKERFILE_BYTES = 1024 * 1024
+"""As for a task file: real Dockerfiles are far smaller."""
 
 
 @dataclass
@@ -52,7 +56,6 @@ class StepEnvironment:
     """What every step of one run shares."""
 
     task: TaskFile
-    context_dir: Path
     engine: DockerEngine
     containers: Containers
     resources: RunResources
@@ -109,11 +112,16 @@ def _run_once(step: Step, env: StepEnvironment) -> int | None:
 
 
 def _build(step: Step, env: StepEnvironment, watch: StepWatch) -> None:
+    """Build from the workspace as earlier steps left it, not the original context."""
+    assert step.build is not None
+    client = env.engine.client
+    with context_from_workspace(client, env.resources.volume, step.build.context) as context:
+        _build_from(context, step, env, watch)
+
+
+def _build_from(context: Path, step: Step, env: StepEnvironment, watch: StepWatch) -> None:
     assert step.build is not None
     build = step.build
-    context = path_inside(env.context_dir, build.context)
-    if context is None or not context.is_dir():
-        raise BuildFailed(f"step {step.id}: build context {build.context!r} is not in the context")
     dockerfile = build.dockerfile or "Dockerfile"
     args = _build_args(step, env.task)
     deps = discover_base_images(_read(context, dockerfile, step), args, build.target)
@@ -139,21 +147,30 @@ def _build(step: Step, env: StepEnvironment, watch: StepWatch) -> None:
         pull=pull,
         nocache=build.no_cache,
     )
+    _record_build(build.tags, bases, env)
 
+
+def _record_build(tags: tuple[str, ...], bases: BuildBases, env: StepEnvironment) -> None:
     def use(image: str) -> BaseImageUse:
         return BaseImageUse(normalise_image_ref(image), env.engine.base_image_digest(image))
 
     with env.lock:
-        env.built_images.update(build.tags)
+        env.built_images.update(tags)
         env.dependencies.append(
             (use(bases.runtime) if bases.runtime else None, tuple(map(use, bases.buildtime)))
         )
 
 
 def _read(context: Path, dockerfile: str, step: Step) -> str:
-    path = (context / dockerfile).resolve()
-    if not path.is_relative_to(context) or not path.is_file():
+    """The Dockerfile, inside the context (links followed). A step may have
+    written it, so it is read whole only below a cap."""
+    path = path_inside(context, dockerfile)
+    if path is None or not path.is_file():
         raise BuildFailed(f"step {step.id}: Dockerfile {dockerfile!r} not found in the context")
+    if path.stat().st_size > MAX_DOCKERFILE_BYTES:
+        raise BuildFailed(
+            f"step {step.id}: Dockerfile {dockerfile!r} is larger than {MAX_DOCKERFILE_BYTES} bytes"
+        )
     return path.read_text(encoding="utf-8", errors="replace")
 
 
@@ -186,8 +203,6 @@ def _cmd(step: Step, env: StepEnvironment, watch: StepWatch) -> int | None:
             f"step {step.id}: privileged containers are refused; "
             "the builder setting DRYDOCK_ALLOW_PRIVILEGED allows them"
         )
-    if step.network and step.network != "default":
-        raise BuildFailed(f"step {step.id}: named networks are not supported yet")
     image, *args = step.cmd
     with env.lock:
         built_here = image in env.built_images
@@ -222,6 +237,7 @@ def _container_spec(step: Step, env: StepEnvironment, image: str, args: list[str
         image=image,
         command=args,
         alias=step.id,
+        network=env.resources.networks.for_step(step.network),
         environment=[*env.task.env, *step.env],
         entrypoint=step.entry_point,
         user=step.user,

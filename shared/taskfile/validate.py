@@ -27,6 +27,7 @@ from shared.taskfile.model import (
     Step,
     TaskFile,
 )
+from shared.taskfile.networks import DEFAULT_NETWORK
 from shared.taskfile.yaml_loader import LineMap
 
 MAX_STEPS = 256
@@ -40,6 +41,9 @@ STEP_PROPERTIES = frozenset({
     "pull", "isolation", "cache", "volumeMounts", *STEP_TYPES,
 })  # fmt: skip
 _STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# Docker's rules for network names; driver names may be plugins' ("org/net:1.0").
+_NETWORK_NAME = _STEP_ID
+_DRIVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
 
 
 def validate_task_file(tree: Any) -> TaskFile:
@@ -51,6 +55,8 @@ def validate_task_file(tree: Any) -> TaskFile:
         raise f.fail(tree.line_of("version"), f"version {version!r} is unknown; use {VERSIONS}")
     step_timeout = f.whole(tree, "stepTimeout", DEFAULT_STEP_TIMEOUT, low=1)
     volumes = _volumes(f.mappings(tree, "volumes"))
+    networks = _networks(f.mappings(tree, "networks"))
+    steps = _with_declared_volumes(_steps(tree, step_timeout), volumes)
     return TaskFile(
         version=version,
         step_timeout=step_timeout,
@@ -58,9 +64,9 @@ def validate_task_file(tree: Any) -> TaskFile:
         working_directory=f.text(tree, "workingDirectory"),
         env=f.env_list(tree, "env"),
         secret_ids=tuple(_secret_id(item) for item in f.mappings(tree, "secrets")),
-        networks=tuple(_network(item) for item in f.mappings(tree, "networks")),
+        networks=networks,
         volumes=volumes,
-        steps=_with_declared_volumes(_steps(tree, step_timeout), volumes),
+        steps=_with_declared_networks(steps, networks),
     )
 
 
@@ -151,19 +157,49 @@ def _secret_id(item: LineMap) -> str:
     return secret_id
 
 
+def _networks(items: list[LineMap]) -> tuple[Network, ...]:
+    networks: dict[str, Network] = {}
+    for item in items:
+        network = _network(item)
+        if network.name in networks:
+            raise f.fail(item.line, f"network {network.name!r} is declared twice")
+        networks[network.name] = network
+    return tuple(networks.values())
+
+
 def _network(item: LineMap) -> Network:
     known = frozenset({"name", "driver", "ipv6", "skipCreation", "isDefault"})
     f.check_keys(item, known, "network")
-    name = f.text(item, "name")
+    name, driver = f.text(item, "name"), f.text(item, "driver")
     if not name:
         raise f.fail(item.line, "each network needs a name")
+    if not _NETWORK_NAME.match(name):
+        raise f.fail(item.line_of("name"), f"network name {name!r} must be letters, digits, . _ -")
+    if driver is not None and not _DRIVER.match(driver):
+        raise f.fail(item.line_of("driver"), f"network driver {driver!r} is not a driver name")
     return Network(
         name=name,
-        driver=f.text(item, "driver"),
+        driver=driver,
         ipv6=f.flag(item, "ipv6"),
         skip_creation=f.flag(item, "skipCreation"),
         is_default=f.flag(item, "isDefault"),
     )
+
+
+def _with_declared_networks(
+    steps: tuple[Step, ...], networks: tuple[Network, ...]
+) -> tuple[Step, ...]:
+    """A step joins a declared network, or the run's default one: naming an
+    engine network (``host``, another run's) is not a step's choice to make."""
+    declared = {network.name for network in networks}
+    for step in steps:
+        if step.network and step.network not in declared and step.network != DEFAULT_NETWORK:
+            raise f.fail(
+                step.line,
+                f"step {step.id}: network {step.network!r} is not in networks; "
+                "declare it there (skipCreation: true for one the engine already has)",
+            )
+    return steps
 
 
 def _volumes(items: list[LineMap]) -> tuple[SecretVolume, ...]:
