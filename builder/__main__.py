@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         hand_back,
         partial(_handle_other, ctx=ctx),
         settings.builder_idle_poll_seconds,
+        ready=ctx.engine.answers,
     )
     stop = threading.Event()
     on_signal = partial(_on_signal, stop=stop, hand_back=hand_back, grace=args.grace)

@@ -43,6 +43,10 @@ at all (a RUN may be silent for hours) and are bounded by ``should_stop``."""
 STOP_POLL_SECONDS = 0.5
 """How often ``should_stop`` is asked while the engine sends nothing."""
 
+PING_TIMEOUT_SECONDS = 5
+"""How long ``answers`` waits for the engine's ``/_ping``: a live engine answers
+at once, one shutting down refuses the connection."""
+
 _HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 Chunk = dict[str, Any]
@@ -134,6 +138,11 @@ class DockerEngine:
         try:
             with _EngineStream(open_stream, should_stop) as chunks:
                 image_id = _follow_build(chunks, on_output)
+        except BuildCanceled:
+            raise
+        except BuildFailed as exc:
+            self._raise_if_engine_left(exc, "build")
+            raise
         except docker.errors.APIError as exc:
             raise BuildFailed(f"failed to build: {_explanation(exc)}") from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -185,6 +194,9 @@ class DockerEngine:
                 digest = _follow_push(chunks, on_output, reference)
         except BuildCanceled:
             raise
+        except BuildFailed as exc:
+            self._raise_if_engine_left(exc, f"push of {reference}")
+            raise
         except docker.errors.APIError as exc:
             raise BuildFailed(f"push to {reference} failed: {_explanation(exc)}") from exc
         except (
@@ -194,6 +206,25 @@ class DockerEngine:
         ) as exc:
             raise TransientError(f"the Docker Engine failed pushing {reference}: {exc}") from exc
         return PushedImage(reference=reference, digest=digest)
+
+    def answers(self) -> bool:
+        """Whether the engine answers a ping now."""
+        api = self._client.api
+        try:
+            return api.get(f"{api.base_url}/_ping", timeout=PING_TIMEOUT_SECONDS).ok
+        except (requests.exceptions.RequestException, OSError):
+            return False
+
+    def _raise_if_engine_left(self, failure: BuildFailed, what: str) -> None:
+        """TransientError when the engine stopped during ``what``: one shutting down
+        kills the build's container, and the stream reports exit code 137 as if
+        the user's step failed. By then it refuses new connections, which is how
+        the two are told apart: the run is retried, not failed."""
+        if self.answers():
+            return
+        logger.warning("the Docker Engine went away during the %s: %s", what, failure)
+        reason = f"the Docker Engine stopped during the {what} ({failure})"
+        raise TransientError(reason) from failure
 
     def remove_image(self, image: str) -> None:
         """Remove (or untag) ``image``; best effort, a missing image is fine."""

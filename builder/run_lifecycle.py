@@ -2,8 +2,9 @@
 
 Outcomes map once, here: BuildFailed and refused input -> Failed, the run's
 timeout -> Timeout, a cancel on the record -> Canceled, a bug -> Error; a
-storage outage propagates so the queue message reappears and the run is
-retaken (its log notes the new attempt). Whether a run may be taken is decided
+storage outage or the Docker Engine going away (TransientError) propagates so
+the queue message reappears and the run is retaken (its log notes why the
+attempt stopped, and the new attempt). Whether a run may be taken is decided
 by its record, never by the message: Queued, or Running with a lapsed lease
 (builder/run_lease.py), and at most ``MAX_ATTEMPTS`` times.
 """
@@ -128,7 +129,10 @@ def _build(
         return _ended(run, job, RunStatus.TIMEOUT, str(exc), run_log)
     except (BuildFailed, InvalidRequest, NotFound) as exc:
         return _ended(run, job, RunStatus.FAILED, str(exc), run_log)
-    except TransientError:
+    except TransientError as exc:
+        # Said before the run is retaken, so its log tells why the attempt ended;
+        # best effort: storage may be what failed.
+        run_log.note(retry_note(run.attempt, str(exc)))
         run_log.close()
         raise
     except Exception as exc:  # noqa: BLE001 - a bug must still end the run truthfully
@@ -143,6 +147,16 @@ def _build(
         dependencies=job.dependencies,
         steps=job.steps,
     )
+
+
+def retry_note(attempt: int, reason: str) -> str:
+    """The log's last line of an attempt stopped by a transient fault."""
+    then = (
+        "the run will be retried once its lease lapses"
+        if attempt < MAX_ATTEMPTS
+        else f"that was the last of {MAX_ATTEMPTS} attempts"
+    )
+    return f"attempt {attempt} stopped: {reason}; {then}"
 
 
 def _stopped(

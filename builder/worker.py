@@ -6,7 +6,9 @@ the run's outcome is recorded. Should it be received anyway (the holder died
 or missed an extension), the run's own lease decides (builder/run_lease.py).
 A message whose run is not ours to finish is made visible again soon, or at
 once when the builder hands its runs back on shutdown. Polling is fast when
-idle because pickup latency is part of every build's wall time.
+idle because pickup latency is part of every build's wall time. After a run
+stops on a fault (its handler raised), no new run is taken until ``ready``
+says the builder can run one again (the Docker Engine answers).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Worker:
         hand_back: threading.Event | None = None,
         handle_other: OtherHandler | None = None,
         max_idle_poll_seconds: float = 0.1,
+        ready: Callable[[], bool] | None = None,
     ) -> None:
         self._queue = queue
         self._max_idle_poll = max_idle_poll_seconds
@@ -49,17 +52,30 @@ class Worker:
         self._slots = threading.Semaphore(concurrency)
         self._concurrency = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="run")
+        self._ready = ready or (lambda: True)
+        self._faulted = threading.Event()
 
     def serve(self, stop: threading.Event) -> None:
         """Until ``stop`` is set; then waits for the runs in hand to finish (or,
         once ``hand_back`` is set, to stop and be handed back)."""
         idle = FIRST_IDLE_POLL_SECONDS
         while not stop.is_set():
-            taken = self._take_work()
+            taken = self._take_work() if self._may_take_work() else 0
             idle = FIRST_IDLE_POLL_SECONDS if taken else min(idle * 2, self._max_idle_poll)
             if not taken:
                 stop.wait(idle)
         self._pool.shutdown(wait=True)
+
+    def _may_take_work(self) -> bool:
+        """False while the fault that stopped a run lasts: a run taken now would
+        fail the same way and spend one of its few attempts."""
+        if not self._faulted.is_set():
+            return True
+        if not self._ready():
+            return False
+        log.info("ready again after a fault: taking runs")
+        self._faulted.clear()
+        return True
 
     def _take_work(self) -> int:
         free = self._free_slots()
@@ -100,6 +116,7 @@ class Worker:
                 self._queue.extend(delivery, self._look_again_in())
         except Exception:  # noqa: BLE001 - the message reappears and is retried
             holder.stop()
+            self._faulted.set()
             log.exception("run of message %s failed; it will be retried", delivery.message_id)
         finally:
             self._slots.release()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.conftest import base, ctx  # noqa: F401 - fixtures for this tier
+from tests.integration.conftest import base, ctx, web  # noqa: F401 - fixtures for this tier
 from tests.support.auth_registries import free_port
 
 
