@@ -67,7 +67,7 @@ def _download(url: str, allow_private: bool, timeout: float) -> BinaryIO:
     """Follow redirects by hand so every hop's address is checked."""
     for _ in range(MAX_REDIRECTS + 1):
         _check_url(url, allow_private)
-        response = requests.get(url, stream=True, timeout=(10, timeout), allow_redirects=False)
+        response = _get(url, timeout)
         if response.is_redirect:
             url = urljoin(url, response.headers["location"])
             response.close()
@@ -80,6 +80,23 @@ def _download(url: str, allow_private: bool, timeout: float) -> BinaryIO:
     raise BuildFailed(
         f"downloading the context from {url} failed: more than {MAX_REDIRECTS} redirects"
     )
+
+
+def _get(url: str, timeout: float) -> requests.Response:
+    """One hop; a server that cannot be reached fails the run with the reason,
+    as an HTTP error does: it is the context's address, not our fault."""
+    try:
+        return requests.get(url, stream=True, timeout=(10, timeout), allow_redirects=False)
+    except requests.RequestException as exc:
+        raise BuildFailed(f"downloading the context from {url} failed: {_reason(exc)}") from exc
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectionError):
+        return "the server cannot be reached (connection refused or reset)"
+    if isinstance(exc, requests.Timeout):
+        return "the server did not answer in time"
+    return type(exc).__name__
 
 
 def _spool(response: requests.Response, url: str) -> BinaryIO:

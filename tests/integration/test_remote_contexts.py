@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,16 @@ def test_a_missing_tarball_fails_with_the_http_status(ctx, web):
     url, _ = web
     run, _ = submit_and_run(ctx, _request(context=f"{url}/nothing.tar.gz", noPush=True))
     assert run.status is RunStatus.FAILED and "404" in (run.error or "")
+
+
+def test_a_tarball_server_that_cannot_be_reached_fails_the_run_with_the_reason(ctx):
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: the connection is refused
+    run, log = submit_and_run(ctx, _request(context=f"http://127.0.0.1:{port}/c.tar.gz"))
+    assert run.status is RunStatus.FAILED, log
+    assert "the server cannot be reached" in (run.error or "")
+    assert "the server cannot be reached" in log
 
 
 def test_a_git_context_builds_the_ref_and_subfolder_without_dot_git(
