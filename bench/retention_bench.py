@@ -29,6 +29,7 @@ from shared.run_ids import format_run_id
 from shared.runs import BuildSpec, ImageOutput, Run, RunStatus, Trigger
 from shared.storage.blobs import BlobContextStore, BlobLogStore
 from shared.storage.run_entities import run_to_entity
+from shared.storage.table_writes import insert_batch
 from shared.storage.tables import TableRunStore, TableSecretStore
 
 NAME = "retention"
@@ -131,8 +132,10 @@ def _insert_expired(connection: str, table_name: str, size: int, now: datetime) 
         return run_to_entity(run)
 
     def batch(start: int) -> None:
-        operations = [("create", entity(n)) for n in range(start, min(start + BATCH, size + 1))]
-        table.submit_transaction(operations)  # one partition: up to 100 per transaction
+        rows = [entity(n) for n in range(start, min(start + BATCH, size + 1))]
+        # One partition: a transaction per hundred, surviving a connection reset.
+        if not all(insert_batch(table, rows)):
+            raise BenchError(f"runs from {start} on were already in the bench table")
 
     with ThreadPoolExecutor(INSERT_WORKERS) as pool:
         list(pool.map(batch, range(1, size + 1, BATCH)))
