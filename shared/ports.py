@@ -34,6 +34,15 @@ class RunStore(Protocol):
         top: int,
         min_sequence: int | None = None,
     ) -> Iterator[Run]: ...
+    def list_versions(
+        self,
+        *,
+        task: str | None,
+        status: str | None,
+        trigger: str | None,
+        top: int,
+        min_sequence: int | None = None,
+    ) -> Iterator[tuple[Run, str]]: ...
 
 
 class MessageQueue(Protocol):

@@ -66,27 +66,28 @@ def supersede_queued_runs(newer: Run, runs: RunStore, now: datetime) -> list[str
     ``newer``: building an outdated commit only delays the one that matters."""
     canceled = []
     sequence = parse_run_id(newer.run_id)
-    queued = runs.list(
+    queued = runs.list_versions(
         task=newer.task, status=RunStatus.QUEUED.value, trigger=newer.trigger.value,
         top=_SUPERSEDE_SCAN, min_sequence=sequence - _SUPERSEDE_WINDOW,
     )  # fmt: skip
-    for older in list(queued):
+    for older, etag in list(queued):
         same_line = older.branch == newer.branch and parse_run_id(older.run_id) < sequence
-        if same_line and _cancel_queued(older.run_id, newer, runs, now):
+        if same_line and _cancel_queued(older, etag, newer, runs, now):
             canceled.append(older.run_id)
     return canceled
 
 
-def _cancel_queued(run_id: str, newer: Run, runs: RunStore, now: datetime) -> bool:
-    run, etag = runs.get(run_id)
+def _cancel_queued(run: Run, etag: str, newer: Run, runs: RunStore, now: datetime) -> bool:
+    """Guarded by the ETag the listing saw: a run a builder took (or another
+    delivery canceled) since then is left as it is."""
     if run.status is not RunStatus.QUEUED:
         return False
     reason = f"superseded by run {newer.run_id} (commit {(newer.commit or '')[:12]})"
     try:
         runs.replace(run.finished(RunStatus.CANCELED, now, error=reason), etag)
     except Conflict:
-        return False  # a builder took it meanwhile; let it run
-    log.info("run %s canceled: %s", run_id, reason)
+        return False
+    log.info("run %s canceled: %s", run.run_id, reason)
     return True
 
 

@@ -226,6 +226,30 @@ class TableRunStore:
     ) -> Iterator[Run]:
         """Newest first. ``min_sequence`` bounds the scan to runs numbered from it on:
         a filter on plain columns otherwise reads the whole partition server-side."""
+        entities = self._entities(task, status, trigger, top, min_sequence)
+        return (entity_to_run(entity) for entity in entities)
+
+    def list_versions(
+        self,
+        *,
+        task: str | None = None,
+        status: str | None = None,
+        trigger: str | None = None,
+        top: int = 100,
+        min_sequence: int | None = None,
+    ) -> Iterator[tuple[Run, str]]:
+        """``list`` with each run's ETag, to change a listed run without reading it again."""
+        entities = self._entities(task, status, trigger, top, min_sequence)
+        return ((entity_to_run(e), str(e.metadata["etag"])) for e in entities)
+
+    def _entities(
+        self,
+        task: str | None,
+        status: str | None,
+        trigger: str | None,
+        top: int,
+        min_sequence: int | None,
+    ) -> Iterator[Any]:
         clauses = ["PartitionKey eq @pk"]
         params: dict[str, Any] = {"pk": PARTITION}
         if min_sequence is not None:
@@ -242,7 +266,7 @@ class TableRunStore:
             for count, entity in enumerate(query):
                 if count >= top:
                     return
-                yield entity_to_run(entity)
+                yield entity
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
 

@@ -87,6 +87,18 @@ def test_runs_list_newest_first_with_filters(runs):
     assert [r.run_id for r in runs.list(task="api", min_sequence=5, top=100)] == ["dd6"]
 
 
+def test_listed_versions_change_a_run_only_if_nobody_did_since(runs):
+    for seq in range(1, 4):
+        runs.insert(_run(seq, task="web"))
+    listed = dict((run.run_id, etag) for run, etag in runs.list_versions(task="web", top=10))
+    assert sorted(listed) == ["dd1", "dd2", "dd3"]
+    run, _ = runs.get("dd2")
+    runs.replace(run.finished(RunStatus.CANCELED, NOW), listed["dd2"])
+    with pytest.raises(Conflict):  # the listing's ETag is stale now
+        runs.replace(run.started(NOW), listed["dd2"])
+    assert runs.get("dd2")[0].status is RunStatus.CANCELED
+
+
 def test_replace_is_guarded_by_etag(runs):
     runs.insert(_run(1))
     run, etag = runs.get("dd1")

@@ -160,6 +160,13 @@ class FakeRunStore:
                     and trigger in (None, run.trigger.value)):  # fmt: skip
                 yield run
 
+    def list_versions(
+        self, *, task=None, status=None, trigger=None, top=100, min_sequence=None
+    ) -> Iterator[tuple[Run, str]]:
+        listed = self.list(task=task, status=status, trigger=trigger, top=top,
+                           min_sequence=min_sequence)  # fmt: skip
+        return ((run, self.table.rows[run.run_id][1]) for run in listed)
+
     @property
     def all(self) -> list[Run]:
         return [run for run, _ in self.table.rows.values()]
