@@ -23,6 +23,7 @@ from azure.data.tables import TableServiceClient, TableTransactionError, UpdateM
 from shared.errors import Conflict, NotFound, TransientError
 from shared.run_ids import parse_run_id, row_key_for
 from shared.runs import Run
+from shared.storage.odata import one_of
 from shared.storage.run_entities import PARTITION, entity_to_run, run_to_entity
 from shared.storage.table_writes import insert_batch, insert_entity
 from shared.storage.transport import pooled
@@ -226,8 +227,9 @@ class TableRunStore:
     ) -> Iterator[Run]:
         """Newest first. ``min_sequence`` bounds the scan to runs numbered from it on:
         a filter on plain columns otherwise reads the whole partition server-side."""
-        entities = self._entities(task, status, trigger, top, min_sequence)
-        return (entity_to_run(entity) for entity in entities)
+        listed = self.list_versions(task=task, status=status, trigger=trigger, top=top,
+                                    min_sequence=min_sequence)  # fmt: skip
+        return (run for run, _ in listed)
 
     def list_versions(
         self,
@@ -239,17 +241,6 @@ class TableRunStore:
         min_sequence: int | None = None,
     ) -> Iterator[tuple[Run, str]]:
         """``list`` with each run's ETag, to change a listed run without reading it again."""
-        entities = self._entities(task, status, trigger, top, min_sequence)
-        return ((entity_to_run(e), str(e.metadata["etag"])) for e in entities)
-
-    def _entities(
-        self,
-        task: str | None,
-        status: str | None,
-        trigger: str | None,
-        top: int,
-        min_sequence: int | None,
-    ) -> Iterator[Any]:
         clauses = ["PartitionKey eq @pk"]
         params: dict[str, Any] = {"pk": PARTITION}
         if min_sequence is not None:
@@ -266,7 +257,7 @@ class TableRunStore:
             for count, entity in enumerate(query):
                 if count >= top:
                     return
-                yield entity
+                yield entity_to_run(entity), str(entity.metadata["etag"])
         except AzureError as exc:
             raise TransientError(f"table storage is unreachable: {exc}") from exc
 
@@ -309,11 +300,10 @@ class TableSecretStore:
         them when a run ends, so usually none), and only those are deleted."""
         if not run_ids:
             return
-        clauses = " or ".join(f"PartitionKey eq @r{n}" for n in range(len(run_ids)))
-        params = {f"r{n}": run_id for n, run_id in enumerate(run_ids)}
-        # Spaces inside the parentheses: the SDK finds @parameters by splitting on spaces.
-        query = f"( {clauses} ) and RowKey eq @args"
+        clause, params = one_of("PartitionKey", run_ids)
         with contextlib.suppress(AzureError):  # a leftover entity is harmless; purged later
-            found = self._table.query_entities(query, parameters={**params, "args": "args"})
+            found = self._table.query_entities(
+                f"{clause} and RowKey eq @args", parameters={**params, "args": "args"}
+            )
             for entity in list(found):
                 self.delete(entity["PartitionKey"])

@@ -23,6 +23,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.deliveries import Answer, DeliveryRecord
 from shared.errors import Conflict, NotFound, TransientError
+from shared.storage.odata import one_of
 from shared.storage.table_writes import insert_entity, merge_entity
 from shared.storage.task_entities import PARTITION, entity_to_task, task_to_entity
 from shared.storage.transport import pooled
@@ -102,11 +103,8 @@ class TableTaskStore:
         keys = sorted(set(repo_keys))
         if not keys:
             return []
-        clauses = " or ".join(f"repoKey eq @k{index}" for index in range(len(keys)))
-        params = {f"k{index}": key for index, key in enumerate(keys)}
-        # Spaces inside the parentheses: the SDK finds @parameters by splitting on spaces.
-        query = f"PartitionKey eq @pk and ( {clauses} )"
-        return list(self._query(query, {"pk": PARTITION, **params}))
+        clause, params = one_of("repoKey", keys)
+        return list(self._query(f"PartitionKey eq @pk and {clause}", {"pk": PARTITION, **params}))
 
     def _query(self, query: str, params: dict[str, Any]) -> Iterator[Task]:
         try:

@@ -11,7 +11,8 @@ import base64
 import binascii
 import posixpath
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from shared.errors import InvalidRequest
 from shared.taskfile import fields as f
@@ -29,6 +30,14 @@ from shared.taskfile.model import (
 )
 from shared.taskfile.networks import DEFAULT_NETWORK
 from shared.taskfile.yaml_loader import LineMap
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+Named = TypeVar("Named", bound=_Named)
 
 MAX_STEPS = 256
 TOP_LEVEL = frozenset({"version", "alias", "stepTimeout", "totalTimeout", "workingDirectory",
@@ -158,13 +167,7 @@ def _secret_id(item: LineMap) -> str:
 
 
 def _networks(items: list[LineMap]) -> tuple[Network, ...]:
-    networks: dict[str, Network] = {}
-    for item in items:
-        network = _network(item)
-        if network.name in networks:
-            raise f.fail(item.line, f"network {network.name!r} is declared twice")
-        networks[network.name] = network
-    return tuple(networks.values())
+    return _unique_by_name(items, _network, "network")
 
 
 def _network(item: LineMap) -> Network:
@@ -203,13 +206,20 @@ def _with_declared_networks(
 
 
 def _volumes(items: list[LineMap]) -> tuple[SecretVolume, ...]:
-    volumes: dict[str, SecretVolume] = {}
+    return _unique_by_name(items, _volume, "volume")
+
+
+def _unique_by_name(
+    items: list[LineMap], parse: Callable[[LineMap], Named], kind: str
+) -> tuple[Named, ...]:
+    """Each item parsed; a name declared twice is refused on its second line."""
+    parsed: dict[str, Named] = {}
     for item in items:
-        volume = _volume(item)
-        if volume.name in volumes:
-            raise f.fail(item.line, f"volume {volume.name!r} is declared twice")
-        volumes[volume.name] = volume
-    return tuple(volumes.values())
+        value = parse(item)
+        if value.name in parsed:
+            raise f.fail(item.line, f"{kind} {value.name!r} is declared twice")
+        parsed[value.name] = value
+    return tuple(parsed.values())
 
 
 def _volume(item: LineMap) -> SecretVolume:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+import docker.errors
 import pytest
 
 from builder.engine import DockerEngine
@@ -118,3 +120,19 @@ def web() -> Iterator[tuple[str, dict]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", routes
     server.shutdown()
+
+
+@pytest.fixture
+def registry_setting(monkeypatch, registry_host):
+    """Bare image names in task files go to the test registry."""
+    monkeypatch.setenv("DRYDOCK_REGISTRY", registry_host)
+
+
+@pytest.fixture
+def built_images(docker_client):
+    """References a test's run built; removed afterwards."""
+    references: list[str] = []
+    yield references
+    for reference in references:
+        with suppress(docker.errors.NotFound):
+            docker_client.images.remove(reference, force=True)

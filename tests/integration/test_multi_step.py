@@ -16,12 +16,7 @@ from shared.errors import BuildFailed, InvalidRequest
 from shared.taskfile.run_requests import RunRequest, submit_task_run
 from tests.support.archives import make_tar
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _registry_setting(monkeypatch, registry_host):
-    monkeypatch.setenv("DRYDOCK_REGISTRY", registry_host)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("registry_setting")]
 
 
 def run_steps(ctx, tmp_path, task_yaml: str, files: dict[str, str] | None = None):

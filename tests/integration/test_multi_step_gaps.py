@@ -7,10 +7,8 @@ from __future__ import annotations
 import base64
 import io
 import textwrap
-from contextlib import suppress
 from datetime import UTC, datetime
 
-import docker.errors
 import pytest
 
 from builder.run_lifecycle import execute_run
@@ -20,22 +18,7 @@ from shared.taskfile.run_requests import RunRequest, submit_task_run
 from tests.integration.test_multi_step import run_steps, steps_by_id
 from tests.support.archives import make_tar
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _registry_setting(monkeypatch, registry_host):
-    monkeypatch.setenv("DRYDOCK_REGISTRY", registry_host)
-
-
-@pytest.fixture
-def built_images(docker_client):
-    """References a test's run built; removed afterwards."""
-    references: list[str] = []
-    yield references
-    for reference in references:
-        with suppress(docker.errors.NotFound):
-            docker_client.images.remove(reference, force=True)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("registry_setting")]
 
 
 def step_log(log: str, step_id: str) -> str:

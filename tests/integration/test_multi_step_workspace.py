@@ -3,29 +3,11 @@ ACR: a ``cmd`` step may write the Dockerfile or the sources a later build uses."
 
 from __future__ import annotations
 
-from contextlib import suppress
-
-import docker.errors
 import pytest
 
 from tests.integration.test_multi_step import run_steps, steps_by_id
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _registry_setting(monkeypatch, registry_host):
-    monkeypatch.setenv("DRYDOCK_REGISTRY", registry_host)
-
-
-@pytest.fixture
-def built_images(docker_client):
-    """References a test's run built; removed afterwards."""
-    references: list[str] = []
-    yield references
-    for reference in references:
-        with suppress(docker.errors.NotFound):
-            docker_client.images.remove(reference, force=True)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("registry_setting")]
 
 
 def cat(docker_client, image: str, path: str) -> str:
